@@ -1,0 +1,114 @@
+"""Entry point of the `venue-agent` command (click)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from agent import __version__
+from agent.cli import status_view
+from agent.config import ConfigError, Settings, load_config
+from agent.config.secrets import SecretError, resolve_password
+
+CONFIG_OPTION = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The venue's TOML config file.",
+)
+
+
+def _load_or_exit(path: Path) -> Settings:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            click.echo(issue.render(path), err=True)
+        click.echo(f"{path}: {len(exc.issues)} error(s) / 配置有 {len(exc.issues)} 处错误", err=True)
+        sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="venue-agent")
+def main() -> None:
+    """Monitoring agent of a government video-conference branch venue (吉林省 2013 办法)."""
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default=None,
+    help="Overrides [agent] log_level.",
+)
+def run(config_path: Path, log_level: str | None) -> None:
+    """Run the daemon in the foreground (systemd runs it this way)."""
+    from agent.daemon import Agent
+
+    settings = _load_or_exit(config_path)
+    logging.basicConfig(
+        level=(log_level or settings.agent.log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        code = asyncio.run(Agent(config_path, settings).run())
+    except SecretError as exc:
+        click.echo(f"{config_path}: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(code)
+
+
+@main.group()
+def config() -> None:
+    """Work with config files."""
+
+
+@config.command("check")
+@CONFIG_OPTION
+def config_check(config_path: Path) -> None:
+    """Validate a config file: prints OK, or every error with its field path and line."""
+    settings = _load_or_exit(config_path)
+    broker = settings.broker
+    note = ""
+    if broker.password_credential is not None and not _under_systemd():
+        note = " (broker.password_credential is read at run time under systemd; not checked here)"
+    else:
+        try:
+            resolve_password(broker)
+        except SecretError as exc:
+            click.echo(f"{config_path}: {exc.issue.field}: {exc.issue.message}", err=True)
+            sys.exit(2)
+    venue = settings.venue
+    base = "/".join((broker.topic_prefix, venue.province, venue.prefecture, venue.county, venue.id))
+    click.echo(f"OK: {config_path} — {venue.name} publishes under {base}/{note}")
+
+
+def _under_systemd() -> bool:
+    import os
+
+    return bool(os.environ.get("CREDENTIALS_DIRECTORY"))
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--timeout", default=3.0, show_default=True, help="Seconds to wait for retained messages.")
+def status(config_path: Path, as_json: bool, timeout: float) -> None:
+    """Read this venue's retained availability, status and self-test from the broker.
+
+    Exit codes as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL (failed check or offline), 3 UNKNOWN.
+    """
+    settings = _load_or_exit(config_path)
+    sys.exit(status_view.show(settings, as_json=as_json, timeout_s=timeout))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""`venue-agent status`: what the hub sees of this venue, read back from the broker's retained messages."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import uuid
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from agent.config.models import Settings
+from agent.config.secrets import SecretError, resolve_password
+from agent.contract.topics import VenueTopics
+from agent.mqtt_client import make_client
+
+NAGIOS = {"ok": 0, "warn": 1, "fail": 2, "unknown": 3}
+VERDICT_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "unknown": "dim"}
+
+
+def fetch_retained(settings: Settings, timeout_s: float) -> dict[str, Any]:
+    """Connect, subscribe to the venue's retained leaves and collect them for up to `timeout_s`."""
+    topics = VenueTopics.for_venue(settings.broker.topic_prefix, settings.venue)
+    wanted = {topics.availability: "availability", topics.status: "status", topics.selftest: "selftest"}
+    found: dict[str, Any] = {}
+    done = threading.Event()
+    connected = threading.Event()
+    failure: list[str] = []
+
+    def on_connect(client, userdata, flags, reason, properties):
+        if reason.is_failure:
+            failure.append(f"broker refused the connection: {reason}")
+            done.set()
+            return
+        connected.set()
+        client.subscribe([(topic, 1) for topic in wanted])
+
+    def on_message(client, userdata, message):
+        leaf = wanted.get(message.topic)
+        if leaf is None:
+            return
+        text = message.payload.decode("utf-8", "replace")
+        found[leaf] = text if leaf == "availability" else _json_or_text(text)
+        if len(found) == len(wanted):
+            done.set()
+
+    client_id = f"venue-agent-status-{uuid.uuid4().hex[:8]}"
+    client = make_client(settings.broker, client_id, resolve_password(settings.broker))
+    client.on_connect = on_connect
+    client.on_message = on_message
+    try:
+        client.connect(settings.broker.host, settings.broker.port, keepalive=10)
+    except OSError as exc:
+        raise ConnectionError(f"cannot reach {settings.broker.url}: {exc.strerror or exc}") from None
+    client.loop_start()
+    try:
+        done.wait(timeout_s)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    if failure:
+        raise ConnectionError(failure[0])
+    if not connected.is_set():
+        raise ConnectionError(f"no answer from {settings.broker.url} within {timeout_s} s")
+    return {"topic": topics.base, **found}
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return {"unparsed": text}
+
+
+def exit_code(found: dict[str, Any]) -> int:
+    if found.get("availability") != "online":
+        return 2 if found.get("availability") == "offline" else 3
+    status = found.get("status")
+    if not isinstance(status, dict):
+        return 3
+    return NAGIOS.get(status.get("overall", "unknown"), 3)
+
+
+def show(settings: Settings, as_json: bool, timeout_s: float) -> int:
+    try:
+        found = fetch_retained(settings, timeout_s)
+    except (ConnectionError, SecretError) as exc:
+        if as_json:
+            print(json.dumps({"error": str(exc)}, ensure_ascii=False))
+        else:
+            print(f"UNKNOWN: {exc}", file=sys.stderr)
+        return 3
+    code = exit_code(found)
+    if as_json:
+        print(json.dumps(found | {"exit_code": code}, ensure_ascii=False, indent=2))
+    else:
+        render(found, Console())
+    return code
+
+
+def render(found: dict[str, Any], console: Console) -> None:
+    status = found.get("status") if isinstance(found.get("status"), dict) else {}
+    availability = found.get("availability", "never seen")
+    venue = status.get("venue", {})
+    overall = status.get("overall", "unknown")
+    console.print(f"[bold]{venue.get('name', found['topic'])}[/]  {found['topic']}")
+    console.print(
+        f"availability: [{'green' if availability == 'online' else 'bold red'}]{availability}[/]   "
+        f"overall: [{VERDICT_STYLE.get(overall, '')}]{overall}[/]   status at {status.get('ts', '—')}"
+    )
+    table = Table(title="checks / 检查项", show_lines=False)
+    for column in ("check", "verdict", "value", "threshold", "article", "message"):
+        table.add_column(column)
+    for key, finding in sorted(status.get("checks", {}).items()):
+        verdict = finding.get("verdict", "unknown")
+        value = finding.get("value")
+        unit = finding.get("unit") or ""
+        table.add_row(
+            key,
+            f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
+            "" if value is None else f"{value} {unit}".strip(),
+            "" if finding.get("threshold") is None else str(finding["threshold"]),
+            finding.get("article", ""),
+            f"{finding.get('message', {}).get('zh', '')}\n{finding.get('message', {}).get('en', '')}",
+        )
+    console.print(table)
+    outbox = status.get("outbox")
+    if outbox:
+        console.print(
+            f"outbox: {outbox['pending']} pending, dropped {outbox['dropped_events']} events / "
+            f"{outbox['dropped_metrics']} metrics"
+            + (f", [red]storage error: {outbox['storage_error']}[/]" if outbox.get("storage_error") else "")
+        )
+    selftest = found.get("selftest")
+    console.print(
+        f"last self-test: {selftest.get('verdict')} at {selftest.get('ts')}"
+        if isinstance(selftest, dict)
+        else "last self-test: none yet"
+    )

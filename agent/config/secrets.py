@@ -1,0 +1,47 @@
+"""Resolve the broker password from wherever the config says it lives; never log its value."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from agent.config.load import ConfigIssue
+from agent.config.models import BrokerConfig
+
+
+class SecretError(Exception):
+    """A configured secret source is not available; `issue` names the field."""
+
+    def __init__(self, issue: ConfigIssue):
+        self.issue = issue
+        super().__init__(f"{issue.field}: {issue.message}")
+
+
+def _read_file(path: Path, field: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SecretError(ConfigIssue(field, f"cannot read {path}: {reason}")) from None
+
+
+def resolve_password(broker: BrokerConfig, environ: dict[str, str] | None = None) -> str | None:
+    """The broker password in clear text, or None when none is configured."""
+    env = os.environ if environ is None else environ
+    if broker.password is not None:
+        return broker.password.get_secret_value()
+    if broker.password_env is not None:
+        value = env.get(broker.password_env)
+        if value is None:
+            message = f"environment variable {broker.password_env} is not set"
+            raise SecretError(ConfigIssue("broker.password_env", message))
+        return value
+    if broker.password_file is not None:
+        return _read_file(broker.password_file, "broker.password_file")
+    if broker.password_credential is not None:
+        directory = env.get("CREDENTIALS_DIRECTORY")
+        if not directory:
+            message = "$CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)"
+            raise SecretError(ConfigIssue("broker.password_credential", message))
+        return _read_file(Path(directory) / broker.password_credential, "broker.password_credential")
+    return None

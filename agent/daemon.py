@@ -1,0 +1,357 @@
+"""The daemon: wires config, outbox, broker link, monitors and commands; handles signals.
+
+Life cycle: open the outbox → queue `agent.started` → connect (in the background; the agent runs
+and queues during outages) → start monitors under the supervisor → READY=1 to systemd.
+SIGTERM/SIGINT: queue `agent.stopping`, stop monitors, flush the outbox (bounded wait), publish a
+final status and a retained `offline`, disconnect, exit 0. SIGHUP: reload the config; an invalid
+one is refused with an event saying why and the running config stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from agent import __version__
+from agent.commands import CommandRouter
+from agent.config import ConfigError, Settings, load_config
+from agent.config.secrets import SecretError, resolve_password
+from agent.contract.payloads import (
+    AgentInfo,
+    Event,
+    Metrics,
+    OutboxState,
+    Severity,
+    Status,
+    TaskState,
+    VenueRef,
+    to_json,
+    utc_now,
+)
+from agent.contract.topics import VenueTopics
+from agent.link import BrokerLink
+from agent.messages import AGENT_MESSAGES
+from agent.monitors import Monitor
+from agent.monitors import host as host_monitor
+from agent.monitors import simulation as simulation_monitor
+from agent.outbox import Kind, Outbox
+from agent.sdnotify import Notifier
+from agent.status import StatusBoard
+from agent.supervisor import Backoff, Supervisor
+from probes.findings import Finding, Message, Verdict
+
+log = logging.getLogger(__name__)
+
+MONITOR_BUILDERS = (host_monitor.build, simulation_monitor.build)
+_SEVERITY = {Verdict.FAIL: Severity.CRITICAL, Verdict.WARN: Severity.WARNING}
+
+
+def venue_ref(settings: Settings) -> VenueRef:
+    venue = settings.venue
+    return VenueRef(
+        province=venue.province,
+        prefecture=venue.prefecture,
+        county=venue.county,
+        id=venue.id,
+        name=venue.name,
+        level=venue.level,
+    )
+
+
+def client_id_for(settings: Settings) -> str:
+    venue = settings.venue
+    return settings.broker.client_id or f"venue-agent-{venue.province}-{venue.prefecture}-{venue.county}-{venue.id}"
+
+
+def build_monitors(settings: Settings) -> list[Monitor]:
+    return [monitor for build in MONITOR_BUILDERS for monitor in build(settings)]
+
+
+class Agent:
+    def __init__(self, config_path: Path, settings: Settings, backoff: Backoff | None = None):
+        self.config_path = config_path
+        self.settings = settings
+        self.venue = venue_ref(settings)
+        self.topics = VenueTopics.for_venue(settings.broker.topic_prefix, settings.venue)
+        self.board = StatusBoard()
+        self.notifier = Notifier()
+        self.started_at = utc_now()
+        self.outbox = Outbox(
+            settings.agent.state_dir / "outbox.sqlite3",
+            max_messages=settings.agent.outbox_max_messages,
+            sync=settings.agent.outbox_sync,
+        )
+        self.supervisor = Supervisor(self._task_state, backoff or Backoff())
+        self._stop = asyncio.Event()
+        self._monitors: list[Monitor] = []
+        self._link: BrokerLink | None = None
+        self._router: CommandRouter | None = None
+
+    # -- reporting (the Reporter protocol monitors use) ------------------------------------------
+    def report(self, finding: Finding) -> None:
+        change = self.board.report(finding)
+        if change is None or (change.previous is None and finding.verdict is Verdict.OK):
+            return
+        previous = change.previous.value if change.previous else "—"
+        self.emit(
+            finding.code,
+            _SEVERITY.get(finding.verdict, Severity.INFO),
+            AGENT_MESSAGES.render(
+                "check.changed",
+                check=finding.check,
+                previous=previous,
+                verdict=finding.verdict.value,
+                zh=finding.message.zh,
+                en=finding.message.en,
+            ),
+            check=finding.check,
+            verdict=finding.verdict,
+            previous=change.previous,
+            data={"value": finding.value, "threshold": finding.threshold, "subject": finding.subject},
+        )
+
+    def set_metric(self, name: str, value: float | int | None) -> None:
+        self.board.set_metric(name, value)
+
+    def emit(self, code: str, severity: Severity, message: Message, **fields: Any) -> int:
+        """Queue an event in the outbox (durable first), then nudge the link to send it."""
+        now = utc_now()
+        event_id = str(uuid.uuid4())
+
+        def make(seq: int) -> bytes:
+            return to_json(
+                Event(
+                    id=event_id,
+                    seq=seq,
+                    ts=now,
+                    venue=self.venue,
+                    code=code,
+                    severity=severity,
+                    message=message,
+                    **fields,
+                )
+            )
+
+        seq = self.outbox.append(Kind.EVENT, self.topics.events, make)
+        log.log(
+            logging.WARNING if severity is not Severity.INFO else logging.INFO,
+            "event %s #%d: %s",
+            code,
+            seq,
+            message.en,
+        )
+        if self._link is not None:
+            self._link.wake()
+        return seq
+
+    def emit_agent(self, code: str, severity: Severity, **fields: Any) -> int:
+        return self.emit(code, severity, AGENT_MESSAGES.render(code, **fields), data=dict(fields))
+
+    def _task_state(self, name: str, state: TaskState, error: BaseException | None) -> None:
+        previous = self.board.tasks.get(name)
+        self.board.set_task(name, state)
+        if error is not None and (previous is None or previous.state != "backoff"):
+            self.emit_agent(
+                "agent.task_failed",
+                Severity.WARNING,
+                task=name,
+                delay=state.retry_in_s or 0,
+                error=state.last_error or "",
+            )
+        elif state.state == "running" and previous is not None and previous.state == "backoff":
+            self.emit_agent("agent.task_recovered", Severity.INFO, task=name)
+
+    # -- status ---------------------------------------------------------------------------------
+    def snapshot(self) -> Status:
+        return Status(
+            ts=utc_now(),
+            venue=self.venue,
+            agent=AgentInfo(
+                version=__version__, hostname=socket.gethostname(), pid=os.getpid(), started_at=self.started_at
+            ),
+            overall=self.board.overall,
+            checks=dict(self.board.checks),
+            devices=dict(self.board.devices),
+            tasks=dict(self.board.tasks),
+            outbox=OutboxState(
+                pending=self.outbox.pending,
+                dropped_metrics=self.outbox.dropped_metrics,
+                dropped_events=self.outbox.dropped_events,
+                held_in_memory=self.outbox.held,
+                storage_error=self.outbox.storage_error,
+            ),
+            contacts=self.settings.contacts.model_dump(mode="json", exclude_none=True),
+        )
+
+    def status_payload(self) -> bytes:
+        return to_json(self.snapshot())
+
+    async def _status_loop(self) -> None:
+        """Publish the retained status on change (debounced) and at least every status_interval_s."""
+        while True:
+            try:
+                await asyncio.wait_for(self.board.changed.wait(), timeout=self.settings.agent.status_interval_s)
+                await asyncio.sleep(0.2)  # debounce a burst of changes into one snapshot
+            except TimeoutError:
+                pass
+            self.board.changed.clear()
+            self._raise_outbox_notices()
+            if self._link is not None:
+                self._link.publish_status(self.status_payload())
+
+    def _raise_outbox_notices(self) -> None:
+        for code, fields in self.outbox.take_notices():
+            severity = Severity.INFO if code == "outbox.storage_recovered" else Severity.WARNING
+            self.emit_agent(code, severity, **fields)
+
+    async def _metrics_loop(self) -> None:
+        interval = self.settings.agent.metrics_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            values = dict(self.board.metrics)
+            values["outbox.pending"] = self.outbox.pending
+            now = utc_now()
+            payload = to_json(
+                Metrics(id=str(uuid.uuid4()), ts=now, venue=self.venue, interval_s=interval, values=values)
+            )
+            self.outbox.append(Kind.METRIC, self.topics.metrics, lambda _seq, p=payload: p)
+            if self._link is not None:
+                self._link.wake()
+
+    async def _watchdog_loop(self) -> None:
+        interval = self.notifier.watchdog_interval_s or 10.0
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)
+
+    # -- commands -------------------------------------------------------------------------------
+    async def _ping(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "pong": True,
+            "version": __version__,
+            "uptime_s": round((utc_now() - self.started_at).total_seconds(), 1),
+            "overall": self.board.overall.value,
+            "outbox_pending": self.outbox.pending,
+        }
+
+    # -- life cycle -----------------------------------------------------------------------------
+    def _start_link(self, password: str | None) -> None:
+        self._router = CommandRouter(
+            self.venue,
+            self.topics.replies,
+            self.topics.command_name,
+            lambda topic, payload, corr: self._link.reply(topic, payload, corr),
+        )
+        self._router.register("ping", self._ping)
+        self._link = BrokerLink(
+            self.settings.broker,
+            client_id_for(self.settings),
+            self.topics,
+            self.outbox,
+            password,
+            self._router.receive,
+            self.status_payload,
+        )
+        self.supervisor.start("link", self._link.run)
+
+    def _start_monitors(self) -> None:
+        self._monitors = build_monitors(self.settings)
+        for monitor in self._monitors:
+            self.supervisor.start(monitor.name, lambda m=monitor: m.run(self))
+
+    async def _stop_monitors(self, forget: bool) -> None:
+        """Stop the monitor loops; `forget` drops their checks (a reload may remove a monitor)."""
+        await self.supervisor.stop([monitor.name for monitor in self._monitors])
+        if forget:
+            for monitor in self._monitors:
+                self.board.forget(monitor.check_prefix)
+        self._monitors = []
+
+    async def reload(self) -> bool:
+        """SIGHUP: re-read the config; True when the new one was taken."""
+        self.notifier.reloading()
+        try:
+            new = await asyncio.to_thread(load_config, self.config_path)
+            password = resolve_password(new.broker)
+        except ConfigError as exc:
+            errors = "; ".join(issue.render(exc.path) for issue in exc.issues)
+            self.emit_agent("config.reload_rejected", Severity.WARNING, errors=errors)
+            self.notifier.ready("reload refused: config invalid")
+            return False
+        except SecretError as exc:
+            self.emit_agent("config.reload_rejected", Severity.WARNING, errors=str(exc))
+            self.notifier.ready("reload refused: secret missing")
+            return False
+        old = self.settings
+        self.settings = new
+        await self._stop_monitors(forget=True)
+        if (new.broker, new.venue) != (old.broker, old.venue):
+            await self._stop_link(final=True)
+            self.venue = venue_ref(new)
+            self.topics = VenueTopics.for_venue(new.broker.topic_prefix, new.venue)
+            self._start_link(password)
+        if new.agent.state_dir != old.agent.state_dir:
+            log.warning("agent.state_dir changed; the new directory is used after a restart")
+        self._start_monitors()
+        self.emit_agent("config.reloaded", Severity.INFO, path=str(self.config_path))
+        self.notifier.ready("reloaded")
+        return True
+
+    async def _stop_link(self, final: bool) -> None:
+        if self._link is None:
+            return
+        if self._router is not None:
+            await self._router.wait_idle()
+        await self._link.drain(self.settings.agent.shutdown_flush_s if final else 0)
+        await self._link.close(self.status_payload(), timeout_s=2.0)
+        await self.supervisor.stop(["link"])
+        self._link = None
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> int:
+        password = resolve_password(self.settings.broker)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        reloads: set[asyncio.Task[bool]] = set()
+
+        def on_hup() -> None:
+            task = loop.create_task(self.reload())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+        self.outbox.open()
+        self._raise_outbox_notices()
+        self.emit_agent("agent.started", Severity.INFO, version=__version__)
+        self._start_link(password)
+        self.supervisor.start("status", self._status_loop)
+        self.supervisor.start("metrics", self._metrics_loop)
+        if self.notifier.watchdog_interval_s:
+            self.supervisor.start("watchdog", self._watchdog_loop)
+        self._start_monitors()
+        self.notifier.ready(f"publishing to {self.settings.broker.url} as {self.topics.base}")
+        log.info("venue agent %s running as %s", __version__, self.topics.base)
+        await self._stop.wait()
+
+        started = time.monotonic()
+        self.notifier.stopping()
+        for task in list(reloads):
+            await task
+        await self._stop_monitors(forget=False)
+        self.emit_agent("agent.stopping", Severity.INFO)
+        self._raise_outbox_notices()
+        await self._stop_link(final=True)
+        await self.supervisor.stop()
+        self.outbox.close()
+        log.info("stopped cleanly in %.2f s", time.monotonic() - started)
+        return 0

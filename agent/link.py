@@ -1,0 +1,210 @@
+"""The connection to the hub's broker: Last Will, availability, outbox delivery, commands in.
+
+paho-mqtt runs its network loop in its own thread; every callback is handed to the asyncio loop
+with `call_soon_threadsafe`, so all agent state (outbox, status) is touched from one thread only.
+
+Delivery: rows are handed to paho once per process, oldest first, within a bounded window; paho
+keeps an unacknowledged QoS 1 message across reconnects and resends it (DUP), and the row is
+deleted when its PUBACK arrives. After a crash the next process starts again from the oldest row,
+so a message can arrive twice but never not at all; consumers de-duplicate by payload `id`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from agent.config.models import BrokerConfig
+from agent.contract.topics import VenueTopics
+from agent.mqtt_client import make_client
+from agent.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+WINDOW = 1000  # rows handed to paho and not yet acknowledged, at most
+INFLIGHT = 200  # paho's own in-flight limit (unacked QoS 1 on the wire)
+DELETE_BATCH_S = 0.05
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A command message as the router sees it."""
+
+    topic: str
+    payload: bytes
+    response_topic: str | None
+    correlation_data: bytes | None
+
+
+class BrokerLink:
+    def __init__(
+        self,
+        broker: BrokerConfig,
+        client_id: str,
+        topics: VenueTopics,
+        outbox: Outbox,
+        password: str | None,
+        on_command: Callable[[Incoming], None],
+        status_payload: Callable[[], bytes],
+    ):
+        self.broker = broker
+        self.topics = topics
+        self.outbox = outbox
+        self._on_command = on_command
+        self._status_payload = status_payload
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+        self._handed: dict[int, int] = {}  # paho mid -> outbox row id
+        self._cursor = 0  # highest row id handed to paho
+        self._acked: list[int] = []
+        self.connected = False
+        self.last_error: str | None = None
+        self.rejected = 0
+        self.connects = 0
+        self._client = self._make_client(client_id, password)
+
+    # -- set-up ----------------------------------------------------------------------------------
+    def _make_client(self, client_id: str, password: str | None) -> mqtt.Client:
+        client = make_client(self.broker, client_id, password)
+        client.max_inflight_messages_set(INFLIGHT)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(int(max(1, self.broker.reconnect_min_s)), int(self.broker.reconnect_max_s))
+        client.will_set(self.topics.availability, b"offline", qos=1, retain=True)
+        client.on_connect = self._paho_connect
+        client.on_disconnect = self._paho_disconnect
+        client.on_publish = self._paho_publish
+        client.on_message = self._paho_message
+        return client
+
+    # -- paho thread → asyncio loop --------------------------------------------------------------
+    def _call(self, function: Callable, *args: object) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(function, *args)
+
+    def _paho_connect(self, client, userdata, flags, reason: ReasonCode, properties) -> None:
+        self._call(self._connected, not reason.is_failure, str(reason))
+
+    def _paho_disconnect(self, client, userdata, flags, reason: ReasonCode, properties) -> None:
+        self._call(self._disconnected, str(reason))
+
+    def _paho_publish(self, client, userdata, mid: int, reason: ReasonCode, properties) -> None:
+        self._call(self._acknowledged, mid, reason.is_failure, str(reason))
+
+    def _paho_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        props = getattr(message, "properties", None)
+        response = getattr(props, "ResponseTopic", None) if props else None
+        correlation = getattr(props, "CorrelationData", None) if props else None
+        self._call(self._on_command, Incoming(message.topic, message.payload, response, correlation))
+
+    # -- on the asyncio loop ---------------------------------------------------------------------
+    def _connected(self, ok: bool, reason: str) -> None:
+        if not ok:
+            self.last_error = f"broker refused the connection: {reason}"
+            log.error("%s (%s)", self.last_error, self.broker.url)
+            return
+        self.connected = True
+        self.connects += 1
+        self.last_error = None
+        log.info("connected to %s", self.broker.url)
+        self._client.publish(self.topics.availability, b"online", qos=1, retain=True)
+        self._client.subscribe(self.topics.command_filter, qos=1)
+        self._client.publish(self.topics.status, self._status_payload(), qos=1, retain=True)
+        self._wake.set()
+
+    def _disconnected(self, reason: str) -> None:
+        if self.connected:
+            log.warning("disconnected from %s: %s", self.broker.url, reason)
+        self.connected = False
+        self.last_error = f"disconnected: {reason}"
+
+    def _acknowledged(self, mid: int, failed: bool, reason: str) -> None:
+        row = self._handed.pop(mid, None)
+        if row is None:
+            return  # availability, status or a reply: not from the outbox
+        if failed:
+            self.rejected += 1
+            log.error("broker refused outbox message %d: %s", row, reason)
+        self._acked.append(row)
+        self._wake.set()
+
+    # -- public ----------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Connect, then keep handing queued rows to paho and deleting acknowledged ones."""
+        self._loop = asyncio.get_running_loop()
+        self._client.connect_async(self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s)
+        self._client.loop_start()
+        try:
+            while True:
+                self.pump()
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+                await asyncio.sleep(DELETE_BATCH_S if self._acked else 0)
+        finally:
+            self._client.loop_stop()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def pump(self) -> None:
+        """One delivery step: forget acked rows, write held ones, hand new ones to paho."""
+        if self._acked:
+            acked, self._acked = self._acked, []
+            self.outbox.delete(acked)
+        if self.outbox.held:
+            self.outbox.retry_held()
+        if not self.connected:
+            return
+        room = WINDOW - len(self._handed)
+        if room <= 0:
+            return
+        for row in self.outbox.after(self._cursor, room):
+            info = self._client.publish(row.topic, row.payload, qos=1, retain=row.retain)
+            self._handed[info.mid] = row.id
+            self._cursor = row.id
+
+    @property
+    def unacknowledged(self) -> int:
+        return len(self._handed)
+
+    def publish_status(self, payload: bytes) -> None:
+        """Retained snapshot; only the latest matters, so it bypasses the outbox."""
+        if self.connected:
+            self._client.publish(self.topics.status, payload, qos=1, retain=True)
+
+    def reply(self, topic: str, payload: bytes, correlation: bytes | None) -> None:
+        properties = None
+        if self.broker.protocol == "5" and correlation is not None:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.CorrelationData = correlation
+        self._client.publish(topic, payload, qos=1, retain=False, properties=properties)
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait until the outbox is empty and acknowledged, at most `timeout_s`. True if drained."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.pump()
+            if self.outbox.pending == 0 and not self._handed and not self._acked:
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    async def close(self, final_status: bytes, timeout_s: float) -> None:
+        """Clean stop: final status, retained `offline`, DISCONNECT (so no Will is sent)."""
+        if self.connected:
+            self._client.publish(self.topics.status, final_status, qos=1, retain=True)
+            info = self._client.publish(self.topics.availability, b"offline", qos=1, retain=True)
+            deadline = time.monotonic() + max(timeout_s, 0.5)
+            while not info.is_published() and time.monotonic() < deadline and self.connected:
+                await asyncio.sleep(0.02)
+        self._client.disconnect()
+        self._client.loop_stop()

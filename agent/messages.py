@@ -1,0 +1,89 @@
+"""Bilingual texts of the agent's own events and errors, keyed by stable codes (see docs/codes.md)."""
+
+from probes.catalog import Catalog
+
+AGENT_MESSAGES = Catalog(
+    {
+        "agent.started": (
+            "监测代理已启动（版本 {version}）",
+            "venue agent started (version {version})",
+        ),
+        "agent.stopping": (
+            "监测代理正常停止",
+            "venue agent stopping cleanly",
+        ),
+        "agent.task_failed": (
+            "任务 {task} 出错，{delay:.0f} 秒后重启：{error}",
+            "task {task} failed, restarting in {delay:.0f} s: {error}",
+        ),
+        "agent.task_recovered": (
+            "任务 {task} 已恢复运行",
+            "task {task} is running again",
+        ),
+        "config.reloaded": (
+            "配置已重新加载：{path}",
+            "configuration reloaded from {path}",
+        ),
+        "config.reload_rejected": (
+            "新配置无效，继续使用原配置：{errors}",
+            "new configuration is invalid, keeping the previous one: {errors}",
+        ),
+        "config.invalid": (
+            "配置文件 {path} 有 {count} 处错误",
+            "configuration file {path} has {count} error(s)",
+        ),
+        "config.unreadable": (
+            "无法读取配置文件 {path}：{error}",
+            "cannot read configuration file {path}: {error}",
+        ),
+        "config.toml_syntax": (
+            "配置文件 {path} 不是合法的 TOML：{error}",
+            "configuration file {path} is not valid TOML: {error}",
+        ),
+        "config.secret_missing": (
+            "找不到密码来源 {source}",
+            "secret source {source} is not available",
+        ),
+        "outbox.dropped": (
+            "发件队列已满（上限 {limit} 条），丢弃最早的 {kind} {count} 条（累计 {total} 条）",
+            "outbox full ({limit} messages): dropped the {count} oldest {kind} (total {total})",
+        ),
+        "outbox.storage_error": (
+            "发件队列写入失败，暂存内存（{held} 条）：{error}",
+            "outbox cannot write to disk, holding {held} message(s) in memory: {error}",
+        ),
+        "outbox.storage_recovered": (
+            "发件队列恢复写盘，已写回 {count} 条暂存消息",
+            "outbox writes to disk again; {count} held message(s) written",
+        ),
+        "outbox.corrupt_replaced": (
+            "发件队列文件损坏，已另存为 {moved} 并新建：{error}",
+            "outbox file was corrupt; moved to {moved} and started afresh: {error}",
+        ),
+        "outbox.rejected": (
+            "代理服务器拒收消息 {id}（{reason}）",
+            "broker refused message {id} ({reason})",
+        ),
+        "cmd.ok": ("命令 {command} 已执行", "command {command} done"),
+        "cmd.bad_json": (
+            "命令 {command} 的内容不是合法 JSON：{error}",
+            "command {command}: payload is not valid JSON: {error}",
+        ),
+        "cmd.bad_payload": (
+            "命令 {command} 的参数无效：{error}",
+            "command {command}: invalid arguments: {error}",
+        ),
+        "cmd.unknown": (
+            "未知命令 {command}（支持：{known}）",
+            "unknown command {command} (known: {known})",
+        ),
+        "cmd.failed": (
+            "命令 {command} 执行失败：{error}",
+            "command {command} failed: {error}",
+        ),
+        "check.changed": (
+            "{check}：{previous} → {verdict}。{zh}",
+            "{check}: {previous} → {verdict}. {en}",
+        ),
+    }
+)

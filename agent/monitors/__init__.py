@@ -1,0 +1,29 @@
+"""Monitors: one supervised loop each, wiring a collector to its probe and reporting to the agent.
+
+Each monitor module exposes `build(settings) -> list[Monitor]`; the agent starts what they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from probes.findings import Finding
+
+
+class Reporter(Protocol):
+    """What a monitor may do with the agent: report findings and numbers."""
+
+    def report(self, finding: Finding) -> None: ...
+
+    def set_metric(self, name: str, value: float | int | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """A named loop; `run(reporter)` runs until cancelled (raising restarts it with backoff)."""
+
+    name: str
+    check_prefix: str
+    run: Callable[[Reporter], Awaitable[None]]

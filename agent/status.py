@@ -1,0 +1,66 @@
+"""The status aggregate: the current finding per check, device states, task states and metrics.
+
+Monitors write into it; the publisher snapshots it into the retained `status` payload. A verdict
+change is returned to the caller so that exactly one event is raised per change, not per poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from agent.contract.payloads import TaskState
+from probes.findings import Finding, Verdict, worst
+
+
+@dataclass(frozen=True)
+class Change:
+    """A check whose verdict changed (previous is None for a check seen for the first time)."""
+
+    finding: Finding
+    previous: Verdict | None
+
+
+def finding_key(finding: Finding) -> str:
+    """Checks about several subjects (devices, inputs) are kept apart by subject."""
+    return f"{finding.check}@{finding.subject}" if finding.subject else finding.check
+
+
+class StatusBoard:
+    def __init__(self) -> None:
+        self.checks: dict[str, Finding] = {}
+        self.devices: dict[str, dict[str, Any]] = {}
+        self.tasks: dict[str, TaskState] = {}
+        self.metrics: dict[str, float | int | None] = {}
+        self.changed = asyncio.Event()
+
+    def report(self, finding: Finding) -> Change | None:
+        """Record a finding; returns the change when its verdict differs from the last one."""
+        key = finding_key(finding)
+        previous = self.checks.get(key)
+        self.checks[key] = finding
+        if previous is None or previous.verdict != finding.verdict:
+            self.changed.set()
+            return Change(finding, previous.verdict if previous else None)
+        return None
+
+    def forget(self, prefix: str) -> None:
+        """Drop every check whose id starts with `prefix` (a monitor removed by a config reload)."""
+        for key in [key for key in self.checks if key.startswith(prefix)]:
+            del self.checks[key]
+        self.changed.set()
+
+    def set_task(self, name: str, state: TaskState) -> None:
+        self.tasks[name] = state
+        self.changed.set()
+
+    def set_device(self, name: str, state: dict[str, Any]) -> None:
+        self.devices[name] = state
+
+    def set_metric(self, name: str, value: float | int | None) -> None:
+        self.metrics[name] = value
+
+    @property
+    def overall(self) -> Verdict:
+        return worst([finding.verdict for finding in self.checks.values()])

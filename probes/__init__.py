@@ -1,0 +1,1 @@
+"""Probes turn readings into Findings: pure judgement, no I/O, no knowledge of the agent."""

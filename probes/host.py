@@ -1,0 +1,51 @@
+"""Judges the venue PC: enough free space that the outbox can keep every event (Art. 13)."""
+
+from __future__ import annotations
+
+from collectors.host import DiskReading
+from probes.catalog import Catalog
+from probes.findings import Article, Finding, Verdict
+
+HOST_MESSAGES = Catalog(
+    {
+        "host.disk.ok": ("{path} 剩余空间 {free:.0f} MB，充足", "{path} has {free:.0f} MB free"),
+        "host.disk.low": (
+            "{path} 剩余空间仅 {free:.0f} MB（低于 {threshold:.0f} MB），发件队列可能无法保存",
+            "only {free:.0f} MB free on {path} (below {threshold:.0f} MB); the outbox may run out of space",
+        ),
+        "host.disk.unreadable": (
+            "无法读取 {path} 的磁盘空间：{error}",
+            "cannot read free space of {path}: {error}",
+        ),
+    }
+)
+
+
+def judge_disk(reading: DiskReading, warn_mb: float, fail_mb: float) -> Finding:
+    """fail below `fail_mb`, warn below `warn_mb`, else ok."""
+    if reading.free_mb < fail_mb:
+        verdict, code, threshold = Verdict.FAIL, "host.disk.low", fail_mb
+    elif reading.free_mb < warn_mb:
+        verdict, code, threshold = Verdict.WARN, "host.disk.low", warn_mb
+    else:
+        verdict, code, threshold = Verdict.OK, "host.disk.ok", warn_mb
+    return Finding(
+        check="host.disk",
+        verdict=verdict,
+        code=code,
+        message=HOST_MESSAGES.render(code, path=reading.path, free=reading.free_mb, threshold=threshold),
+        article=Article.ART13,
+        value=round(reading.free_mb, 1),
+        threshold=threshold,
+        unit="MB",
+    )
+
+
+def disk_unreadable(path: str, error: str) -> Finding:
+    return Finding(
+        check="host.disk",
+        verdict=Verdict.UNKNOWN,
+        code="host.disk.unreadable",
+        message=HOST_MESSAGES.render("host.disk.unreadable", path=path, error=error),
+        article=Article.ART13,
+    )

@@ -1,0 +1,167 @@
+"""The demo: a simulated venue publishing to a private broker, and the hub's view of it, live.
+
+`python -m sim.demo [--seconds N] [--no-outage]` starts mosquitto on a free loopback port, writes
+a simulated venue config, runs `venue-agent run` on it, subscribes to `vc/#` as the provincial
+hub would and prints every message as it arrives. Midway it cuts the venue's uplink (a TCP
+proxy between agent and broker) for a few seconds, so you see the outbox at work: events raised during the outage arrive after
+it, in order, none missing. At the end the agent is stopped with SIGTERM (retained `offline`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from rich.console import Console
+
+from sim.broker import Mosquitto
+from sim.netcut import CuttableProxy
+from sim.venue import write_config
+
+LEAF_STYLE = {"availability": "bold cyan", "status": "green", "events": "yellow", "metrics": "blue"}
+
+
+class HubView:
+    """Subscribes to the whole tree like the provincial hub and prints what arrives."""
+
+    def __init__(self, port: int, console: Console):
+        self.console = console
+        self.event_seqs: list[int] = []
+        self.event_ids: set[str] = set()
+        self.duplicates = 0
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"demo-hub-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5
+        )
+        self.client.on_connect = lambda c, u, f, r, p: c.subscribe("vc/#", qos=1)
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(1, 1)
+        self.client.connect_async("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, client, userdata, message) -> None:
+        leaf = message.topic.rsplit("/", 1)[-1]
+        stamp = time.strftime("%H:%M:%S")
+        retained = " (retained)" if message.retain else ""
+        text = message.payload.decode("utf-8", "replace")
+        style = LEAF_STYLE.get(leaf, "white")
+        self.console.print(f"[dim]{stamp}[/] [{style}]{message.topic}[/]{retained}  {self._summary(leaf, text)}")
+
+    def _summary(self, leaf: str, text: str) -> str:
+        if leaf == "availability":
+            return f"[bold]{text}[/]"
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError:
+            return text[:80]
+        if leaf == "events":
+            duplicate = payload["id"] in self.event_ids
+            if duplicate:
+                self.duplicates += 1
+            else:
+                self.event_ids.add(payload["id"])
+                self.event_seqs.append(payload["seq"])
+            mark = " [dim](duplicate, dropped by id)[/]" if duplicate else ""
+            return (
+                f"#{payload['seq']} {payload['code']} [{payload['severity']}] "
+                f"{payload['message']['zh']} / {payload['message']['en']}{mark}"
+            )
+        if leaf == "status":
+            checks = ", ".join(f"{key}={finding['verdict']}" for key, finding in sorted(payload["checks"].items()))
+            return f"overall={payload['overall']} checks: {checks} outbox pending={payload['outbox']['pending']}"
+        if leaf == "metrics":
+            return " ".join(f"{key}={value}" for key, value in payload["values"].items())
+        return text[:100]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="venue-agent-demo-"))
+    (workdir / "broker").mkdir()
+    broker = Mosquitto(workdir=workdir / "broker")
+    broker.start()
+    uplink = CuttableProxy(broker.port)  # the venue's line to the hub, which the demo cuts midway
+    config = write_config(
+        workdir / "venue",
+        f"mqtt://127.0.0.1:{uplink.port}",
+        flap_interval_s=2,
+        status_interval_s=10,
+        metrics_interval_s=5,
+    )
+    log_path = workdir / "agent.log"
+    console.print(f"[bold]venue-agent demo[/]: broker {broker.url}, config {config}, agent log {log_path}")
+    hub = HubView(broker.port, console)
+    with log_path.open("wb") as log_file:
+        agent = subprocess.Popen([sys.executable, "-m", "agent", "run", "-c", str(config)], stderr=log_file)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    started = time.monotonic()
+    outage_done = not outage
+    try:
+        while not stop.is_set():
+            elapsed = time.monotonic() - started
+            if seconds is not None and elapsed >= seconds:
+                break
+            if not outage_done and elapsed >= 8:
+                console.rule(
+                    "[bold red]simulated outage: the venue's uplink is cut for 6 s — the agent keeps queueing[/]"
+                )
+                uplink.sever("reset")
+                stop.wait(6)
+                uplink.restore()
+                console.rule("[bold green]uplink back: queued events arrive now, in order[/]")
+                outage_done = True
+            if agent.poll() is not None:
+                console.print(f"[bold red]the agent exited with {agent.returncode}; see {log_path}[/]")
+                return 1
+            stop.wait(0.2)
+        console.rule("stopping the agent (SIGTERM)")
+        agent.send_signal(signal.SIGTERM)
+        code = agent.wait(timeout=20)
+        time.sleep(0.5)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+        hub.close()
+        uplink.close()
+        broker.close()
+    seqs = hub.event_seqs
+    gaps = [n for n in range(1, max(seqs, default=0) + 1) if n not in set(seqs)]
+    console.print(
+        f"agent exit code {code}; hub received {len(seqs)} distinct events (seq 1..{max(seqs, default=0)}), "
+        f"{hub.duplicates} duplicates dropped by id, "
+        + ("[green]no gaps[/]" if not gaps else f"[red]missing {gaps}[/]")
+        + ("" if seqs == sorted(seqs) else " [red]out of order[/]")
+    )
+    return 0 if code == 0 and not gaps else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="stop after this long (default: until Ctrl-C on a terminal, else 30 s)",
+    )
+    parser.add_argument("--no-outage", action="store_true", help="skip the simulated broker outage")
+    args = parser.parse_args()
+    seconds = args.seconds if args.seconds is not None else (None if sys.stdin.isatty() else 30.0)
+    sys.exit(run_demo(seconds, not args.no_outage, Console()))
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from agent.config.locate import index_lines, line_of
-from agent.config.models import Settings
+from agent.config.models import PATTERN_HINTS, Settings
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,10 @@ def _describe(error: dict) -> str:
         return "required but missing"
     if kind == "extra_forbidden":
         return "unknown key (check the spelling; see docs/config.md)"
-    message = error["msg"].removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        message = PATTERN_HINTS.get(error.get("ctx", {}).get("pattern"), error["msg"])
+    else:
+        message = error["msg"].removeprefix("Value error, ")
     if "input" in error and kind not in ("model_type", "dict_type"):
         shown = repr(error["input"])
         message += f" (got {shown[:60]})"

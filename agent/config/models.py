@@ -46,11 +46,20 @@ class VenueConfig(Strict):
         return "prefecture" if self.county == PREFECTURE_LEVEL else "county"
 
 
+PHONE_PATTERN = r"^\+?[0-9][0-9 -]{4,30}$"
+
+# What a pattern means, for error messages people can act on.
+PATTERN_HINTS = {
+    SEGMENT_PATTERN: "must be lower-case ASCII letters, digits, '-' or '_' (pinyin ids), at most 64",
+    PHONE_PATTERN: "must be a phone number: digits, spaces and '-', optionally a leading '+'",
+}
+
+
 class Contact(Strict):
     """A person filed with the province under Art. 7."""
 
     name: str = Field(min_length=1)
-    phone: str = Field(pattern=r"^\+?[0-9][0-9 -]{4,30}$")
+    phone: str = Field(pattern=PHONE_PATTERN)
 
 
 class ContactsConfig(Strict):

@@ -1,0 +1,174 @@
+"""Config files: the examples validate; every kind of bad config gets a message naming field and line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.config import ConfigError, load_config, parse_config
+from agent.config.locate import index_lines, line_of
+from agent.config.secrets import SecretError, resolve_password
+
+ROOT = Path(__file__).resolve().parents[1]
+MINIMAL = """\
+[venue]
+province = "jilin"
+prefecture = "changchun"
+county = "nongan"      # a prefecture's own venue: see docs
+id = "main"
+name = "农安县政府视频会议室"
+
+[broker]
+url = "mqtt://127.0.0.1:1883"     # mqtts:// for TLS
+
+[agent]
+state_dir = "/var/lib/venue-agent"  # outbox and state live here
+"""
+
+
+def issues_of(text: str) -> list:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, Path("venue.toml"))
+    return caught.value.issues
+
+
+def test_minimal_config_from_the_issue_takes_defaults():
+    settings = parse_config(MINIMAL, Path("venue.toml"))
+    assert settings.broker.port == 1883 and settings.broker.protocol == "5"
+    assert settings.broker.topic_prefix == "vc" and settings.agent.outbox_max_messages == 100_000
+    assert settings.venue.level == "county"
+
+
+@pytest.mark.parametrize("name", ["county.example.toml", "prefecture.example.toml"])
+def test_examples_validate(name):
+    settings = load_config(ROOT / "config" / name)
+    assert settings.venue.level == name.split(".")[0]
+
+
+def test_unknown_key_named_with_its_line():
+    text = MINIMAL.replace('id = "main"', 'id = "main"\nnmae = "typo"')
+    [issue] = issues_of(text)
+    assert issue.field == "venue.nmae" and "unknown key" in issue.message and issue.line == 6
+
+
+def test_wrong_type_named_with_its_line():
+    text = MINIMAL + 'status_interval_s = "often"\n'
+    [issue] = issues_of(text)
+    assert issue.field == "agent.status_interval_s" and issue.line == 13 and "'often'" in issue.message
+
+
+def test_missing_section_and_missing_key():
+    text = MINIMAL.replace('[broker]\nurl = "mqtt://127.0.0.1:1883"     # mqtts:// for TLS\n', "")
+    text = text.replace('id = "main"\n', "")
+    issues = {issue.field: issue for issue in issues_of(text)}
+    assert issues["broker"].message == "required table is missing" and issues["broker"].line is None
+    assert issues["venue.id"].message == "required but missing" and issues["venue.id"].line == 1
+
+
+def test_every_error_is_reported_not_just_the_first():
+    text = MINIMAL.replace('"mqtt://127.0.0.1:1883"', '"http://x"').replace('"nongan"', '"Nong An"')
+    fields = {issue.field for issue in issues_of(text)}
+    assert fields == {"broker.url", "venue.county"}
+
+
+def test_broken_toml_names_the_line():
+    [issue] = issues_of(MINIMAL.replace('id = "main"', 'id = "main'))
+    assert "not valid TOML" in issue.message and "line 5" in issue.message
+
+
+def test_unreadable_file(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "absent.toml")
+    assert "cannot read the file" in str(caught.value) and "absent.toml" in str(caught.value)
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="cannot read the file"):
+        load_config(binary)
+
+
+def test_array_of_tables_and_inline_tables_are_located():
+    text = (
+        MINIMAL
+        + '[[contacts.technicians]]\nname = "a"\nphone = "123456"\n[[contacts.technicians]]\nname = "b"\nphone = "x"\n'
+    )
+    [issue] = issues_of(text)
+    assert issue.field == "contacts.technicians[1].phone" and issue.line == 18 and "phone number" in issue.message
+    lines = index_lines("[a]\nb = { c = 1 }\n")
+    assert line_of(lines, ("a", "b", "c")) == 2
+
+
+def test_two_password_sources_are_refused():
+    text = MINIMAL.replace('url = "mqtt://127.0.0.1:1883"', 'url = "mqtt://h"\npassword = "x"\npassword_env = "Y"')
+    [issue] = issues_of(text)
+    assert issue.field == "broker" and "password_env" in issue.message
+
+
+def test_password_sources(tmp_path):
+    base = parse_config(MINIMAL, Path("v.toml")).broker
+    assert resolve_password(base.model_copy(update={"password_env": "PW"}), {"PW": "s3cret"}) == "s3cret"
+    with pytest.raises(SecretError, match="PW is not set"):
+        resolve_password(base.model_copy(update={"password_env": "PW"}), {})
+    (tmp_path / "pw").write_text("from-file\n")
+    assert resolve_password(base.model_copy(update={"password_file": tmp_path / "pw"}), {}) == "from-file"
+    (tmp_path / "cred").mkdir()
+    (tmp_path / "cred" / "broker-password").write_text("from-systemd")
+    broker = base.model_copy(update={"password_credential": "broker-password"})
+    assert resolve_password(broker, {"CREDENTIALS_DIRECTORY": str(tmp_path / "cred")}) == "from-systemd"
+    with pytest.raises(SecretError, match="CREDENTIALS_DIRECTORY"):
+        resolve_password(broker, {})
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_config_check_cli_ok_and_errors(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text(MINIMAL, encoding="utf-8")
+    result = run_cli("config", "check", "-c", str(good))
+    assert (
+        result.returncode == 0 and result.stdout.startswith("OK") and "vc/jilin/changchun/nongan/main" in result.stdout
+    )
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(MINIMAL.replace("[agent]", "[agent]\nlog_levl = 'debug'\nstatus_interval_s = -1"), encoding="utf-8")
+    result = run_cli("config", "check", "-c", str(bad))
+    assert result.returncode != 0
+    assert f"{bad}:12: agent.log_levl: unknown key" in result.stderr
+    assert f"{bad}:13: agent.status_interval_s:" in result.stderr and "2 error(s)" in result.stderr
+
+
+def test_config_check_never_prints_the_password(tmp_path):
+    path = tmp_path / "pw.toml"
+    path.write_text(MINIMAL.replace('url = "mqtt://127.0.0.1:1883"', 'url = "mqtt://h"\npassword = "hunter2-secret"'))
+    result = run_cli("config", "check", "-c", str(path))
+    assert result.returncode == 0 and "hunter2-secret" not in result.stdout + result.stderr
+    path.write_text(
+        MINIMAL.replace("[agent]", 'password = "hunter2-secret"\n[agent]').replace(
+            'url = "mqtt://127.0.0.1:1883"', 'url = "ftp://h"'
+        )
+    )
+    result = run_cli("config", "check", "-c", str(path))
+    assert result.returncode != 0 and "hunter2-secret" not in result.stdout + result.stderr
+    env_path = tmp_path / "env.toml"
+    env_path.write_text(MINIMAL.replace('url = "mqtt://127.0.0.1:1883"', 'url = "mqtt://h"\npassword_env = "NOPE_PW"'))
+    result = run_cli("config", "check", "-c", str(env_path), env={"NOPE_PW": ""} | {})
+    assert result.returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "agent", "config", "check", "-c", str(env_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "NOPE_PW"},
+    )
+    assert result.returncode != 0 and "broker.password_env" in result.stderr and "NOPE_PW is not set" in result.stderr

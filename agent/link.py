@@ -70,6 +70,7 @@ class BrokerLink:
         self.last_error: str | None = None
         self.rejected = 0
         self.connects = 0
+        self._last_fail_logged = -1e9
         self._client = self._make_client(client_id, password)
 
     # -- set-up ----------------------------------------------------------------------------------
@@ -81,6 +82,7 @@ class BrokerLink:
         client.will_set(self.topics.availability, b"offline", qos=1, retain=True)
         client.on_connect = self._paho_connect
         client.on_disconnect = self._paho_disconnect
+        client.on_connect_fail = self._paho_connect_fail
         client.on_publish = self._paho_publish
         client.on_message = self._paho_message
         return client
@@ -92,6 +94,9 @@ class BrokerLink:
 
     def _paho_connect(self, client, userdata, flags, reason: ReasonCode, properties) -> None:
         self._call(self._connected, not reason.is_failure, str(reason))
+
+    def _paho_connect_fail(self, client, userdata) -> None:
+        self._call(self._connect_failed)
 
     def _paho_disconnect(self, client, userdata, flags, reason: ReasonCode, properties) -> None:
         self._call(self._disconnected, str(reason))
@@ -119,6 +124,14 @@ class BrokerLink:
         self._client.subscribe(self.topics.command_filter, qos=1)
         self._client.publish(self.topics.status, self._status_payload(), qos=1, retain=True)
         self._wake.set()
+
+    def _connect_failed(self) -> None:
+        # paho does not say why; these are the usual causes, and the log is where a technician looks.
+        self.last_error = "cannot connect: broker unreachable, wrong port, or TLS handshake refused"
+        now = time.monotonic()
+        if now - self._last_fail_logged >= 30:
+            self._last_fail_logged = now
+            log.warning("%s (%s); retrying in the background", self.last_error, self.broker.url)
 
     def _disconnected(self, reason: str) -> None:
         if self.connected:

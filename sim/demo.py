@@ -4,7 +4,8 @@
 a simulated venue config, runs `venue-agent run` on it, subscribes to `vc/#` as the provincial
 hub would and prints every message as it arrives. Midway it cuts the venue's uplink (a TCP
 proxy between agent and broker) for a few seconds, so you see the outbox at work: events raised
-during the outage arrive after it, in order, none missing. At the end the agent is stopped with SIGTERM (retained `offline`).
+during the outage arrive after it, in order, none missing. At the end the agent is stopped with
+SIGTERM (retained `offline`).
 """
 
 from __future__ import annotations

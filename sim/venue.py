@@ -27,7 +27,7 @@ protocol = "{protocol}"
 keepalive_s = {keepalive_s}
 reconnect_min_s = 1
 reconnect_max_s = 2
-
+{login}
 [agent]
 state_dir = "{state_dir}"
 status_interval_s = {status_interval_s}
@@ -50,6 +50,8 @@ def write_config(
     status_interval_s: float = 5,
     metrics_interval_s: float = 10,
     flap_interval_s: float = 3,
+    username: str | None = None,
+    password_env: str | None = None,
     extra: str = "",
 ) -> Path:
     """Write `venue.toml` (and make its state dir) in `directory`; returns the file's path."""
@@ -65,6 +67,8 @@ def write_config(
         status_interval_s=status_interval_s,
         metrics_interval_s=metrics_interval_s,
         flap_interval_s=flap_interval_s,
+        login=(f'username = "{username}"\n' if username else "")
+        + (f'password_env = "{password_env}"\n' if password_env else ""),
     )
     path.write_text(text + extra, encoding="utf-8")
     return path

@@ -55,7 +55,7 @@ def test_bound_drops_oldest_metrics_first_then_counts_event_drops(tmp_path):
     for i in range(60, 150):
         outbox.append(Kind.EVENT, "e", payload(f"e{i}"))
     assert outbox.pending == 100 and outbox.dropped_metrics == 60 and outbox.dropped_events == 50
-    assert [item["text"] for item in drain(outbox)][0] == "e50"
+    assert drain(outbox)[0]["text"] == "e50"
     codes = [code for code, _ in outbox.take_notices()]
     assert "outbox.dropped" in codes
     outbox.close()

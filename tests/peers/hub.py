@@ -32,7 +32,14 @@ class Received:
 
 
 class Hub:
-    def __init__(self, port: int, subscription: str | list[str] = ("vc/#", "hub/#"), protocol: int = mqtt.MQTTv5):
+    def __init__(
+        self,
+        port: int,
+        subscription: str | list[str] = ("vc/#", "hub/#"),
+        protocol: int = mqtt.MQTTv5,
+        username: str | None = None,
+        password: str | None = None,
+    ):
         filters = [subscription] if isinstance(subscription, str) else list(subscription)
         self.messages: list[Received] = []
         self._cond = threading.Condition()
@@ -40,6 +47,8 @@ class Hub:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"test-hub-{uuid.uuid4().hex[:8]}", protocol=protocol
         )
+        if username:
+            self.client.username_pw_set(username, password)
         self.client.on_connect = lambda c, u, f, r, p: c.subscribe([(topic, 1) for topic in filters])
         self.client.on_subscribe = lambda *a: self._subscribed.set()
         self.client.on_message = self._on_message

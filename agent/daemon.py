@@ -41,7 +41,7 @@ from agent.messages import AGENT_MESSAGES
 from agent.monitors import Monitor
 from agent.monitors import host as host_monitor
 from agent.monitors import simulation as simulation_monitor
-from agent.outbox import Kind, Outbox
+from agent.outbox import Kind, Outbox, commit_soon_on_running_loop
 from agent.sdnotify import Notifier
 from agent.status import StatusBoard
 from agent.supervisor import Backoff, Supervisor
@@ -87,6 +87,7 @@ class Agent:
             settings.agent.state_dir / "outbox.sqlite3",
             max_messages=settings.agent.outbox_max_messages,
             sync=settings.agent.outbox_sync,
+            defer=commit_soon_on_running_loop,  # group commit, see docs/outbox.md
         )
         self.supervisor = Supervisor(self._task_state, backoff or Backoff())
         self._stop = asyncio.Event()

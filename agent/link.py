@@ -26,7 +26,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from agent.config.models import BrokerConfig
 from agent.contract.topics import VenueTopics
 from agent.mqtt_client import make_client
-from agent.outbox import Outbox
+from agent.outbox import GROUP_COMMIT_S, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,8 @@ class BrokerLink:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=0.5)
-                await asyncio.sleep(DELETE_BATCH_S if self._acked else 0)
+                # Let a burst gather: new rows share one commit, acks one DELETE.
+                await asyncio.sleep(DELETE_BATCH_S if self._acked else GROUP_COMMIT_S)
         finally:
             self._client.loop_stop()
 

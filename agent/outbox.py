@@ -12,6 +12,7 @@ and reported by an `outbox.dropped` event. A disk that refuses writes keeps new 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sqlite3
@@ -27,13 +28,14 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
+    seq INTEGER NOT NULL,
     topic TEXT NOT NULL,
     payload BLOB NOT NULL,
     retain INTEGER NOT NULL,
     created REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS outbox_kind ON outbox(kind, id);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+PRAGMA user_version = 1;
 """
 
 
@@ -57,6 +59,7 @@ class Queued:
 @dataclass
 class _Held:
     kind: Kind
+    seq: int
     topic: str
     payload: bytes
     retain: bool
@@ -65,7 +68,16 @@ class _Held:
 class Outbox:
     """A bounded, ordered, crash-safe queue of outgoing messages. Used from one thread only."""
 
-    def __init__(self, path: Path, max_messages: int = 100_000, sync: str = "normal"):
+    def __init__(
+        self,
+        path: Path,
+        max_messages: int = 100_000,
+        sync: str = "normal",
+        defer: Callable[[Callable[[], None]], None] | None = None,
+    ):
+        """`defer`, when given (e.g. `loop.call_soon`), turns on group commit: appends made in one
+        event-loop step share one transaction, committed by the deferred call or by `commit()`,
+        which the sender calls before it reads. Without it every append is its own transaction."""
         self.path = path
         self.max_messages = max_messages
         self.sync = sync
@@ -74,6 +86,8 @@ class Outbox:
         self.storage_error: str | None = None
         self.notices: list[tuple[str, dict]] = []  # (code, fields) for the agent to turn into events
         self._held: list[_Held] = []
+        self._defer = defer
+        self._batch: list[_Held] = []  # appended in the open group-commit transaction
         self._seq: dict[str, int] = {}
         self._count = 0
         self._db: sqlite3.Connection | None = None
@@ -110,8 +124,11 @@ class Outbox:
             raise sqlite3.DatabaseError(f"quick_check: {check}")
         db.executescript(_SCHEMA)
         self._count = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-        stored = dict(db.execute("SELECT name, value FROM counters WHERE name LIKE 'seq:%'").fetchall())
-        for name, value in stored.items():
+        # The next seq continues from the highest ever given: rows still queued carry theirs, and
+        # the counters keep the highest of rows already deleted.
+        stored = db.execute("SELECT name, value FROM counters WHERE name LIKE 'seq:%'").fetchall()
+        stored += db.execute("SELECT 'seq:' || kind, MAX(seq) FROM outbox GROUP BY kind").fetchall()
+        for name, value in stored:
             self._seq[name] = max(value, self._seq.get(name, 0))
         counters = dict(db.execute("SELECT name, value FROM counters").fetchall())
         self.dropped_metrics = counters.get("dropped:metric", 0)
@@ -133,6 +150,7 @@ class Outbox:
         self._db = None
 
     def close(self) -> None:
+        self.commit()
         self._close_quietly()
 
     # -- writing ------------------------------------------------------------------------------
@@ -146,34 +164,60 @@ class Outbox:
         self._seq[f"seq:{kind}"] = seq
         payload = make_payload(seq)
         if self._held:
-            self._held.append(_Held(kind, topic, payload, retain))
+            self._held.append(_Held(kind, seq, topic, payload, retain))
             self._bound_held()
             self.retry_held()
             return seq
         try:
             self._insert(kind, topic, payload, retain, seq)
         except sqlite3.Error as exc:
-            self._held.append(_Held(kind, topic, payload, retain))
+            self._held.append(_Held(kind, seq, topic, payload, retain))
             self._storage_failed(exc)
         return seq
 
-    def _insert(self, kind: Kind, topic: str, payload: bytes, retain: bool, seq: int | None) -> None:
+    def _insert(self, kind: Kind, topic: str, payload: bytes, retain: bool, seq: int) -> None:
+        """One INSERT: its own transaction, or part of the open group-commit batch."""
         db = self._require_db()
-        with _transaction(db):
+        if self._defer is not None and not db.in_transaction:
+            db.execute("BEGIN IMMEDIATE")
+            self._defer(self.commit)
+        try:
             db.execute(
-                "INSERT INTO outbox(kind, topic, payload, retain, created) VALUES (?, ?, ?, ?, ?)",
-                (kind.value, topic, payload, int(retain), time.time()),
+                "INSERT INTO outbox(kind, seq, topic, payload, retain, created) VALUES (?, ?, ?, ?, ?, ?)",
+                (kind.value, seq, topic, payload, int(retain), time.time()),
             )
-            if seq is not None:
-                db.execute(
-                    "INSERT INTO counters(name, value) VALUES (?, ?) "
-                    "ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
-                    (f"seq:{kind}", seq),
-                )
+        except sqlite3.Error:
+            self._abort_batch()
+            raise
+        if db.in_transaction:
+            self._batch.append(_Held(kind, seq, topic, payload, retain))
         self._count += 1
         if self._count > self.max_messages:
             with _transaction(db):
+                self._remember_seqs_of_oldest(db, self._count - self.max_messages)
                 self._drop_oldest(db, self._count - self.max_messages)
+
+    def commit(self) -> None:
+        """End the group-commit batch; if the disk refuses, its messages are held in memory."""
+        if self._db is None or not self._db.in_transaction:
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._abort_batch()
+            self._storage_failed(exc)
+            return
+        self._batch = []
+
+    def _abort_batch(self) -> None:
+        """Roll the open batch back and hold its messages, oldest first, ahead of anything held."""
+        if self._db is not None and self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                self._count = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+        self._held[:0] = self._batch
+        self._batch = []
 
     def _drop_oldest(self, db: sqlite3.Connection, excess: int) -> None:
         metrics = db.execute(
@@ -234,34 +278,43 @@ class Outbox:
                 self.open_again()
             except (OSError, sqlite3.Error):
                 return
-        written = 0
-        while self._held:
-            held = self._held[0]
+        pending, self._held = self._held, []
+        for position, held in enumerate(pending):
             try:
-                self._insert(held.kind, held.topic, held.payload, held.retain, None)
+                self._insert(held.kind, held.topic, held.payload, held.retain, held.seq)
             except sqlite3.Error as exc:
+                # The aborted batch (if any) is back in self._held; the rest follows it, in order.
+                self._held.extend(pending[position:])
                 self._storage_failed(exc)
                 return
-            self._held.pop(0)
-            written += 1
+        self.commit()
+        if self._held:
+            return
         if self.storage_error is not None:
-            log.info("outbox %s: writes work again; %d held message(s) written", self.path, written)
-            self.notices.append(("outbox.storage_recovered", {"count": written}))
+            log.info("outbox %s: writes work again; %d held message(s) written", self.path, len(pending))
+            self.notices.append(("outbox.storage_recovered", {"count": len(pending)}))
             self.storage_error = None
-            self._persist_seqs()
 
-    def _persist_seqs(self) -> None:
-        db = self._require_db()
-        with _transaction(db):
-            db.executemany(
-                "INSERT INTO counters(name, value) VALUES (?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
-                list(self._seq.items()),
-            )
+    def _remember_seqs_of_oldest(self, db: sqlite3.Connection, count: int) -> None:
+        """Before rows go, keep the highest seq per kind among them, so seqs are never reused."""
+        self._remember_seqs(
+            db,
+            "SELECT 'seq:' || kind, MAX(seq) FROM (SELECT kind, seq FROM outbox ORDER BY id LIMIT ?) GROUP BY kind",
+            (count,),
+        )
+
+    @staticmethod
+    def _remember_seqs(db: sqlite3.Connection, query: str, args: tuple) -> None:
+        db.executemany(
+            "INSERT INTO counters(name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
+            db.execute(query, args).fetchall(),
+        )
 
     # -- reading and acknowledging -------------------------------------------------------------
     def after(self, last_id: int, limit: int) -> list[Queued]:
-        """Up to `limit` queued messages with id > last_id, oldest first."""
+        """Up to `limit` queued messages with id > last_id, oldest first (committed first)."""
+        self.commit()
         try:
             rows = (
                 self._require_db()
@@ -287,6 +340,11 @@ class Outbox:
                 for start in range(0, len(ids), 500):
                     chunk = ids[start : start + 500]
                     marks = ",".join("?" * len(chunk))
+                    self._remember_seqs(
+                        db,
+                        f"SELECT 'seq:' || kind, MAX(seq) FROM outbox WHERE id IN ({marks}) GROUP BY kind",
+                        tuple(chunk),
+                    )
                     deleted += db.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk).rowcount
             self._count -= deleted
         except sqlite3.Error as exc:
@@ -310,8 +368,23 @@ class Outbox:
         return self._db
 
 
+GROUP_COMMIT_S = 0.002
+
+
+def commit_soon_on_running_loop(commit: Callable[[], None]) -> None:
+    """The `defer` the daemon uses: commit the batch GROUP_COMMIT_S after its first append.
+
+    Events raised within those 2 ms share one transaction (one WAL write instead of one each);
+    the sender commits before it reads, so nothing is ever published before it is on disk.
+    """
+    asyncio.get_running_loop().call_later(GROUP_COMMIT_S, commit)
+
+
 @contextlib.contextmanager
 def _transaction(db: sqlite3.Connection):
+    if db.in_transaction:  # inside a group-commit batch: join it
+        yield
+        return
     db.execute("BEGIN IMMEDIATE")
     try:
         yield

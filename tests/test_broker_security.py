@@ -19,8 +19,9 @@ SECRET = "Zq8-very-secret-pw"
 def secured_broker(tmp_path):
     pki = make_pki(tmp_path / "pki")
     passwords = tmp_path / "passwd"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "nongan-main", SECRET], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["mosquitto_passwd", "-b", "-c", str(passwords), "nongan-main", SECRET], check=True, capture_output=True
+    )
     subprocess.run(["mosquitto_passwd", "-b", str(passwords), "hub", "hub-pw"], check=True, capture_output=True)
     (tmp_path / "broker").mkdir()
     plain = Mosquitto(workdir=tmp_path / "broker")  # its port: a plain listener for the test's hub
@@ -42,10 +43,16 @@ def test_tls_client_certificate_and_password(secured_broker, start_agent, tmp_pa
     broker, tls_port, pki = secured_broker
     hub = Hub(broker.port, username="hub", password="hub-pw")
     try:
-        extra = (f'\n[broker.tls]\nca_file = "{pki.ca}"\ncert_file = "{pki.client_cert}"\n'
-                 f'key_file = "{pki.client_key}"\n')
-        agent = start_agent(f"mqtts://127.0.0.1:{tls_port}", username="nongan-main", password_env="VA_PW",
-                            env={"VA_PW": SECRET}, extra=extra)
+        extra = (
+            f'\n[broker.tls]\nca_file = "{pki.ca}"\ncert_file = "{pki.client_cert}"\nkey_file = "{pki.client_key}"\n'
+        )
+        agent = start_agent(
+            f"mqtts://127.0.0.1:{tls_port}",
+            username="nongan-main",
+            password_env="VA_PW",
+            env={"VA_PW": SECRET},
+            extra=extra,
+        )
         hub.wait_for(lambda m: m.topic == f"{BASE}/availability" and m.text == "online")
         hub.wait_for(lambda m: m.topic == f"{BASE}/events" and m.json()["code"] == "agent.started")
         assert agent.stop() == 0
@@ -55,10 +62,15 @@ def test_tls_client_certificate_and_password(secured_broker, start_agent, tmp_pa
 
 
 def test_wrong_password_is_reported_and_the_agent_keeps_running(secured_broker, start_agent):
-    broker, tls_port, pki = secured_broker
+    _broker, tls_port, pki = secured_broker
     extra = f'\n[broker.tls]\nca_file = "{pki.ca}"\ncert_file = "{pki.client_cert}"\nkey_file = "{pki.client_key}"\n'
-    agent = start_agent(f"mqtts://127.0.0.1:{tls_port}", username="nongan-main", password_env="VA_PW",
-                        env={"VA_PW": "wrong-" + SECRET}, extra=extra)
+    agent = start_agent(
+        f"mqtts://127.0.0.1:{tls_port}",
+        username="nongan-main",
+        password_env="VA_PW",
+        env={"VA_PW": "wrong-" + SECRET},
+        extra=extra,
+    )
     deadline = time.monotonic() + 15
     while "broker refused the connection" not in agent.log() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -69,9 +81,14 @@ def test_wrong_password_is_reported_and_the_agent_keeps_running(secured_broker, 
 
 
 def test_tls_without_client_certificate_is_refused_not_fatal(secured_broker, start_agent):
-    broker, tls_port, pki = secured_broker
-    agent = start_agent(f"mqtts://127.0.0.1:{tls_port}", username="nongan-main", password_env="VA_PW",
-                        env={"VA_PW": SECRET}, extra=f'\n[broker.tls]\nca_file = "{pki.ca}"\n')
+    _broker, tls_port, pki = secured_broker
+    agent = start_agent(
+        f"mqtts://127.0.0.1:{tls_port}",
+        username="nongan-main",
+        password_env="VA_PW",
+        env={"VA_PW": SECRET},
+        extra=f'\n[broker.tls]\nca_file = "{pki.ca}"\n',
+    )
     deadline = time.monotonic() + 15
     while "certificate required" not in agent.log() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -8,7 +8,21 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from agent.outbox import Kind, Outbox
+
+MODES = {
+    "autocommit": None,
+    # Group commit as the daemon runs it; here the deferred commits simply pile up, and reads
+    # (after), close() and explicit commit() calls end the batch, as the sender does.
+    "group-commit": lambda callback: None,
+}
+
+
+@pytest.fixture(params=list(MODES))
+def defer(request):
+    return MODES[request.param]
 
 
 def payload(text: str):
@@ -19,9 +33,9 @@ def drain(outbox: Outbox) -> list[dict]:
     return [json.loads(row.payload) for row in outbox.after(0, 10_000)]
 
 
-def test_order_and_gap_free_seq_survive_reopen(tmp_path):
+def test_order_and_gap_free_seq_survive_reopen(tmp_path, defer):
     path = tmp_path / "outbox.sqlite3"
-    first = Outbox(path)
+    first = Outbox(path, defer=defer)
     first.open()
     assert [first.append(Kind.EVENT, "t/events", payload(f"e{i}")) for i in range(3)] == [1, 2, 3]
     first.append(Kind.METRIC, "t/metrics", payload("m"))
@@ -29,7 +43,7 @@ def test_order_and_gap_free_seq_survive_reopen(tmp_path):
     first.delete([rows[0].id])  # the first was acknowledged
     first.close()  # (as after a crash: nothing else is written on close)
 
-    second = Outbox(path)
+    second = Outbox(path, defer=defer)
     second.open()
     assert second.pending == 3
     assert second.append(Kind.EVENT, "t/events", payload("e3")) == 4  # seq continues, no reuse
@@ -37,13 +51,13 @@ def test_order_and_gap_free_seq_survive_reopen(tmp_path):
     second.delete([row.id for row in second.after(0, 100)])
     assert second.pending == 0
     second.close()
-    third = Outbox(path)
+    third = Outbox(path, defer=defer)
     third.open()
     assert third.append(Kind.EVENT, "t/events", payload("e4")) == 5  # even after the table emptied
 
 
-def test_bound_drops_oldest_metrics_first_then_counts_event_drops(tmp_path):
-    outbox = Outbox(tmp_path / "o.sqlite3", max_messages=100)
+def test_bound_drops_oldest_metrics_first_then_counts_event_drops(tmp_path, defer):
+    outbox = Outbox(tmp_path / "o.sqlite3", max_messages=100, defer=defer)
     outbox.open()
     for i in range(60):
         outbox.append(Kind.METRIC, "m", payload(f"m{i}"))
@@ -59,15 +73,15 @@ def test_bound_drops_oldest_metrics_first_then_counts_event_drops(tmp_path):
     codes = [code for code, _ in outbox.take_notices()]
     assert "outbox.dropped" in codes
     outbox.close()
-    reopened = Outbox(tmp_path / "o.sqlite3", max_messages=100)
+    reopened = Outbox(tmp_path / "o.sqlite3", max_messages=100, defer=defer)
     reopened.open()
     assert (reopened.dropped_metrics, reopened.dropped_events) == (60, 50)  # counts survive a restart
 
 
-def test_corrupt_file_is_moved_aside_and_replaced(tmp_path):
+def test_corrupt_file_is_moved_aside_and_replaced(tmp_path, defer):
     path = tmp_path / "outbox.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
-    outbox = Outbox(path)
+    outbox = Outbox(path, defer=defer)
     outbox.open()
     [(code, fields)] = outbox.take_notices()
     assert code == "outbox.corrupt_replaced" and Path(fields["moved"]).read_bytes().startswith(b"this is not")
@@ -75,10 +89,10 @@ def test_corrupt_file_is_moved_aside_and_replaced(tmp_path):
     assert drain(outbox)[0]["text"] == "after"
 
 
-def test_unopenable_state_dir_holds_in_memory_then_recovers(tmp_path):
+def test_unopenable_state_dir_holds_in_memory_then_recovers(tmp_path, defer):
     blocker = tmp_path / "state"
     blocker.write_text("a file where the state directory should be")
-    outbox = Outbox(blocker / "outbox.sqlite3")
+    outbox = Outbox(blocker / "outbox.sqlite3", defer=defer)
     outbox.open()
     assert outbox.storage_error and "state" in outbox.storage_error
     outbox.append(Kind.EVENT, "e", payload("a"))
@@ -93,7 +107,8 @@ def test_unopenable_state_dir_holds_in_memory_then_recovers(tmp_path):
     assert [code for code, _ in outbox.take_notices()] == ["outbox.storage_error", "outbox.storage_recovered"]
 
 
-def test_full_disk_holds_messages_and_writes_them_when_space_returns(tmp_path):
+@pytest.mark.parametrize("group_commit", [False, True])
+def test_full_disk_holds_messages_and_writes_them_when_space_returns(tmp_path, group_commit):
     """A real write failure: the file-size limit (RLIMIT_FSIZE) makes the kernel refuse writes (EFBIG)."""
     script = textwrap.dedent(
         f"""
@@ -101,13 +116,17 @@ def test_full_disk_holds_messages_and_writes_them_when_space_returns(tmp_path):
         sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
         from agent.outbox import Kind, Outbox
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        outbox = Outbox(__import__("pathlib").Path({str(tmp_path / "full.sqlite3")!r}))
+        defer = (lambda callback: None) if {group_commit!r} else None
+        outbox = Outbox(__import__("pathlib").Path({str(tmp_path / "full.sqlite3")!r}), defer=defer)
         outbox.open()
         soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
         resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, hard))
         blob = "x" * 4000
         for i in range(200):
             outbox.append(Kind.EVENT, "e", lambda seq, i=i: json.dumps({{"seq": seq, "i": i, "b": blob}}).encode())
+            if i % 7 == 6:
+                outbox.commit()  # the end of an event-loop step
+        outbox.commit()
         held, error = outbox.held, outbox.storage_error
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         outbox.retry_held()

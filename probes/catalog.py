@@ -23,6 +23,9 @@ class Catalog:
     def codes(self) -> list[str]:
         return sorted(self._templates)
 
+    def template(self, code: str) -> tuple[str, str]:
+        return self._templates[code]
+
     def render(self, code: str, **fields: object) -> Message:
         zh, en = self._templates[code]
         return Message(zh=zh.format(**fields), en=en.format(**fields))

@@ -28,10 +28,10 @@ class Strict(BaseModel):
 class VenueConfig(Strict):
     """Where this venue sits in the administrative tree; it becomes the MQTT topic path."""
 
-    province: Segment
-    prefecture: Segment
+    province: Segment = Field(description="Province id, e.g. `jilin`.")
+    prefecture: Segment = Field(description="Prefecture (市/州) id, e.g. `changchun`.")
     county: Segment = Field(description="County id, or `_` for the prefecture's own venue (see docs/mqtt.md).")
-    id: Segment
+    id: Segment = Field(description="Venue id within the county, e.g. `main`.")
     name: str = Field(min_length=1, description="Display name, e.g. 农安县政府视频会议室.")
 
     @field_validator("province", "prefecture", "id")
@@ -58,8 +58,8 @@ PATTERN_HINTS = {
 class Contact(Strict):
     """A person filed with the province under Art. 7."""
 
-    name: str = Field(min_length=1)
-    phone: str = Field(pattern=PHONE_PATTERN)
+    name: str = Field(min_length=1, description="Full name.")
+    phone: str = Field(pattern=PHONE_PATTERN, description="Phone number reachable during meetings.")
 
 
 class ContactsConfig(Strict):
@@ -75,9 +75,11 @@ class TlsConfig(Strict):
     """TLS for `mqtts://`; a client certificate and username/password may be combined."""
 
     ca_file: Path | None = Field(default=None, description="CA bundle; system CAs when absent.")
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    insecure_skip_hostname_check: bool = False
+    cert_file: Path | None = Field(default=None, description="Client certificate (PEM), if the hub asks for one.")
+    key_file: Path | None = Field(default=None, description="Its private key (PEM); give both or neither.")
+    insecure_skip_hostname_check: bool = Field(
+        default=False, description="Accept a broker certificate whose name does not match (testing only)."
+    )
 
     @model_validator(mode="after")
     def _cert_and_key_together(self) -> TlsConfig:
@@ -90,20 +92,22 @@ class BrokerConfig(Strict):
     """The MQTT broker of the hub and how to log in to it."""
 
     url: str = Field(description="mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS).")
-    protocol: Literal["5", "3.1.1"] = "5"
-    keepalive_s: int = Field(default=30, ge=5, le=3600)
-    topic_prefix: Segment = "vc"
-    client_id: str | None = Field(default=None, max_length=128)
-    username: str | None = None
+    protocol: Literal["5", "3.1.1"] = Field(default="5", description="MQTT protocol version.")
+    keepalive_s: int = Field(default=30, ge=5, le=3600, description="A dead link is noticed after 1.5× this.")
+    topic_prefix: Segment = Field(default="vc", description="First topic level (see docs/mqtt.md).")
+    client_id: str | None = Field(
+        default=None, max_length=128, description="Default: venue-agent-<province>-<prefecture>-<county>-<id>."
+    )
+    username: str | None = Field(default=None, description="Broker login name.")
     password: SecretStr | None = Field(default=None, description="Prefer one of the sources below.")
     password_env: str | None = Field(default=None, description="Name of an environment variable.")
-    password_file: Path | None = None
+    password_file: Path | None = Field(default=None, description="File holding the password (one line).")
     password_credential: str | None = Field(
         default=None, description="systemd credential name (LoadCredential=), read from $CREDENTIALS_DIRECTORY."
     )
     tls: TlsConfig | None = None
-    reconnect_min_s: float = Field(default=1.0, gt=0, le=60)
-    reconnect_max_s: float = Field(default=30.0, gt=0, le=600)
+    reconnect_min_s: float = Field(default=1.0, gt=0, le=60, description="First reconnect delay; doubles.")
+    reconnect_max_s: float = Field(default=30.0, gt=0, le=600, description="Longest reconnect delay.")
 
     @field_validator("url")
     @classmethod
@@ -156,24 +160,30 @@ class BrokerConfig(Strict):
 class AgentConfig(Strict):
     """The daemon itself: where it keeps state, how often it publishes, how it bounds its outbox."""
 
-    state_dir: Path
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    status_interval_s: float = Field(default=30.0, ge=1, le=3600)
-    metrics_interval_s: float = Field(default=60.0, ge=1, le=3600)
-    outbox_max_messages: int = Field(default=100_000, ge=100, le=10_000_000)
+    state_dir: Path = Field(description="Where the outbox (outbox.sqlite3) and other state live.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="Log verbosity.")
+    status_interval_s: float = Field(
+        default=30.0, ge=1, le=3600, description="Retained status republished at least this often (and on change)."
+    )
+    metrics_interval_s: float = Field(default=60.0, ge=1, le=3600, description="Period of `metrics` messages.")
+    outbox_max_messages: int = Field(
+        default=100_000, ge=100, le=10_000_000, description="Bound of the outbox; see docs/outbox.md for what goes."
+    )
     outbox_sync: Literal["normal", "full"] = Field(
         default="normal", description="SQLite synchronous mode: normal survives crashes, full also power loss."
     )
-    shutdown_flush_s: float = Field(default=5.0, ge=0, le=120)
+    shutdown_flush_s: float = Field(
+        default=5.0, ge=0, le=120, description="On SIGTERM, wait this long for the outbox to drain."
+    )
 
 
 class HostConfig(Strict):
     """The venue PC itself: free space for the outbox (Art. 13, keep faults out)."""
 
-    enabled: bool = True
-    interval_s: float = Field(default=30.0, ge=1, le=3600)
-    disk_warn_free_mb: float = Field(default=1024, ge=0)
-    disk_fail_free_mb: float = Field(default=200, ge=0)
+    enabled: bool = Field(default=True, description="Run the host monitor.")
+    interval_s: float = Field(default=30.0, ge=1, le=3600, description="Poll period.")
+    disk_warn_free_mb: float = Field(default=1024, ge=0, description="`host.disk` warns below this free space.")
+    disk_fail_free_mb: float = Field(default=200, ge=0, description="`host.disk` fails below this free space.")
 
     @model_validator(mode="after")
     def _ordered(self) -> HostConfig:
@@ -185,7 +195,7 @@ class HostConfig(Strict):
 class SimulationConfig(Strict):
     """Only for the simulated venue (demo and tests): a check that flips between ok and warn."""
 
-    flap_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    flap_interval_s: float = Field(default=5.0, gt=0, le=3600, description="Period of the simulated check's flips.")
 
 
 class Settings(Strict):

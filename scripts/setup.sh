@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 # Debian packages the agent, its demo and its tests use (one per line, comments allowed).
-mapfile -t APT_PACKAGES < <(sed -e 's/#.*//' -e '/^\s*$/d' scripts/apt-packages.txt)
+mapfile -t APT_PACKAGES < <(sed -e 's/#.*//' scripts/apt-packages.txt | awk 'NF { print $1 }')
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

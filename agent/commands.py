@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,6 +23,22 @@ from agent.messages import AGENT_MESSAGES
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class _Caller:
+    """Where and how to answer: response topic and correlation data (from properties or the body)."""
+
+    topic: str | None
+    correlation: bytes | None
+    correlation_text: str | None
+
+
+class _Rejected(Exception):
+    def __init__(self, code: str, **fields: object):
+        super().__init__(code)
+        self.code = code
+        self.fields = fields
 
 
 class CommandArgumentError(ValueError):
@@ -54,70 +71,57 @@ class CommandRouter:
 
     async def _handle(self, message: Incoming) -> None:
         name = self._command_name(message.topic) or "?"
-        reply_topic = message.response_topic
-        correlation_bytes = message.correlation_data
-        correlation_text = _decode(correlation_bytes)
+        caller = _Caller(message.response_topic, message.correlation_data, _decode(message.correlation_data))
         try:
-            body = json.loads(message.payload.decode("utf-8")) if message.payload.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            self._error(name, reply_topic, correlation_bytes, correlation_text, "cmd.bad_json", error=str(exc))
+            result = await self._run(name, message.payload, caller)
+        except _Rejected as rejected:
+            log.warning("command %s rejected: %s %s", name, rejected.code, rejected.fields)
+            message_text = AGENT_MESSAGES.render(rejected.code, command=name, **rejected.fields)
+            self._reply(name, caller, error=ReplyError(code=rejected.code, message=message_text))
             return
-        if isinstance(body, dict):
-            reply_topic = reply_topic or _text_or_none(body.get("response_topic"))
-            if correlation_bytes is None and isinstance(body.get("correlation_id"), str):
-                correlation_text = body["correlation_id"]
+        self._reply(name, caller, result=result)
+
+    async def _run(self, name: str, payload: bytes, caller: _Caller) -> dict[str, Any]:
+        """Parse, validate and run one command; raises _Rejected with the reply's error code."""
+        try:
+            body = json.loads(payload.decode("utf-8")) if payload.strip() else {}
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise _Rejected("cmd.bad_json", error=str(exc)) from None
+        if isinstance(body, dict):  # MQTT 3.1.1 callers name their reply topic in the body
+            caller.topic = caller.topic or _text_or_none(body.get("response_topic"))
+            if caller.correlation is None and isinstance(body.get("correlation_id"), str):
+                caller.correlation_text = body["correlation_id"]
         try:
             request = CommandRequest.model_validate(body)
         except ValidationError as exc:
             problem = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc']) or 'payload'}: {err['msg']}" for err in exc.errors()
             )
-            self._error(name, reply_topic, correlation_bytes, correlation_text, "cmd.bad_payload", error=problem)
-            return
+            raise _Rejected("cmd.bad_payload", error=problem) from None
         handler = self._handlers.get(name)
         if handler is None:
-            known = ", ".join(sorted(self._handlers))
-            self._error(name, reply_topic, correlation_bytes, correlation_text, "cmd.unknown", known=known)
-            return
+            raise _Rejected("cmd.unknown", known=", ".join(sorted(self._handlers)))
         try:
-            result = await handler(request.args)
+            return await handler(request.args)
         except CommandArgumentError as exc:
-            self._error(name, reply_topic, correlation_bytes, correlation_text, "cmd.bad_payload", error=str(exc))
-            return
+            raise _Rejected("cmd.bad_payload", error=str(exc)) from None
         except Exception as exc:
             log.exception("command %s failed", name)
-            self._error(name, reply_topic, correlation_bytes, correlation_text, "cmd.failed", error=str(exc))
-            return
-        reply = Reply(
-            ts=utc_now(),
-            venue=self._venue,
-            command=name,
-            ok=True,
-            correlation_id=correlation_text,
-            result=result,
-        )
-        self._send(reply_topic or self._default_reply_topic, to_json(reply), correlation_bytes)
+            raise _Rejected("cmd.failed", error=str(exc)) from None
 
-    def _error(
-        self,
-        name: str,
-        topic: str | None,
-        correlation: bytes | None,
-        correlation_text: str | None,
-        code: str,
-        **fields: object,
+    def _reply(
+        self, name: str, caller: _Caller, result: dict[str, Any] | None = None, error: ReplyError | None = None
     ) -> None:
-        log.warning("command %s rejected: %s %s", name, code, fields)
-        error = ReplyError(code=code, message=AGENT_MESSAGES.render(code, command=name, **fields))
         reply = Reply(
             ts=utc_now(),
             venue=self._venue,
             command=name,
-            ok=False,
-            correlation_id=correlation_text,
+            ok=error is None,
+            correlation_id=caller.correlation_text,
+            result=result,
             error=error,
         )
-        self._send(topic or self._default_reply_topic, to_json(reply), correlation)
+        self._send(caller.topic or self._default_reply_topic, to_json(reply), caller.correlation)
 
     async def wait_idle(self) -> None:
         if self._running:

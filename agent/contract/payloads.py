@@ -27,7 +27,9 @@ def utc_now() -> datetime:
 
 
 class Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Base of every payload: unknown fields are errors; `schema` is accepted by its alias or name."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class VenueRef(Payload):
@@ -63,8 +65,6 @@ class Event(Payload):
     previous: Verdict | None = None
     conference_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class TaskState(Payload):
@@ -106,8 +106,6 @@ class Status(Payload):
     contacts: dict[str, Any] = Field(default_factory=dict)
     conference: dict[str, Any] | None = None
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
 
 class Metrics(Payload):
     """Periodic numbers for trend graphs; may be dropped oldest-first when the outbox is full."""
@@ -118,8 +116,6 @@ class Metrics(Payload):
     venue: VenueRef
     interval_s: float
     values: dict[str, float | int | None]
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class SelftestItem(Payload):
@@ -143,8 +139,6 @@ class SelftestReport(Payload):
     items: list[SelftestItem]
     duration_s: float
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
 
 class CommandRequest(Payload):
     """What the hub sends on cmd/<name>. Every field is optional; a bare `{}` is a valid ping."""
@@ -155,8 +149,6 @@ class CommandRequest(Payload):
         None, description="Only for MQTT 3.1.1 callers; MQTT 5 uses the Response Topic property."
     )
     correlation_id: str | None = Field(None, description="Echoed in the reply (MQTT 3.1.1 callers).")
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class ReplyError(Payload):
@@ -175,8 +167,6 @@ class Reply(Payload):
     correlation_id: str | None = None
     result: dict[str, Any] | None = None
     error: ReplyError | None = None
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 PUBLISHED_MODELS: dict[str, type[BaseModel]] = {

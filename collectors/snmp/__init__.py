@@ -1,0 +1,1 @@
+"""SNMP: one asyncio engine, device profiles as data files, readings without verdicts."""

@@ -1,0 +1,192 @@
+"""One SNMP engine for the whole agent, and per-device sessions that GET scalars and walk columns.
+
+pysnmp 7's asyncio API (`pysnmp.hlapi.v3arch.asyncio`) with `lookupMib=False`: no MIB files are
+loaded at run time, OIDs are numbers, which keeps a poll cheap. Columns of one table are walked
+together with GETBULK (one request carries every unfinished column), each stopping at the end of
+its own subtree, so a walk never wanders into the next table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    bulk_cmd,
+    get_cmd,
+    next_cmd,
+)
+from pysnmp.hlapi.v3arch.asyncio import auth as usm
+from pysnmp.proto import rfc1905
+
+from collectors.snmp.values import Value, to_python
+
+Oid = tuple[int, ...]
+
+AUTH_PROTOCOLS = {
+    "sha": usm.USM_AUTH_HMAC96_SHA,
+    "sha1": usm.USM_AUTH_HMAC96_SHA,
+    "sha224": usm.USM_AUTH_HMAC128_SHA224,
+    "sha256": usm.USM_AUTH_HMAC192_SHA256,
+    "sha384": usm.USM_AUTH_HMAC256_SHA384,
+    "sha512": usm.USM_AUTH_HMAC384_SHA512,
+    "md5": usm.USM_AUTH_HMAC96_MD5,
+}
+PRIV_PROTOCOLS = {
+    "aes": usm.USM_PRIV_CFB128_AES,
+    "aes128": usm.USM_PRIV_CFB128_AES,
+    "aes192": usm.USM_PRIV_CFB192_AES,
+    "aes256": usm.USM_PRIV_CFB256_AES,
+    "des": usm.USM_PRIV_CBC56_DES,
+}
+
+
+def parse_oid(text: str) -> Oid:
+    return tuple(int(part) for part in text.strip().strip(".").split("."))
+
+
+class SnmpError(Exception):
+    """The device did not answer usefully; `kind` is timeout, error-status or transport."""
+
+    def __init__(self, kind: str, detail: str):
+        self.kind = kind
+        self.detail = detail
+        super().__init__(f"{kind}: {detail}")
+
+
+@dataclass(frozen=True)
+class SnmpTarget:
+    """How to reach one device. Secrets are resolved by the caller before they get here."""
+
+    host: str
+    port: int = 161
+    version: Literal["1", "2c", "3"] = "2c"
+    community: str = "public"
+    user: str | None = None
+    auth_protocol: str | None = None
+    auth_key: str | None = field(default=None, repr=False)
+    priv_protocol: str | None = None
+    priv_key: str | None = field(default=None, repr=False)
+    timeout_s: float = 2.0
+    retries: int = 1
+    max_repetitions: int = 50  # varbinds per GETBULK response, shared by the columns walked together
+
+    def auth_data(self) -> CommunityData | UsmUserData:
+        if self.version in ("1", "2c"):
+            return CommunityData(self.community, mpModel=0 if self.version == "1" else 1)
+        if not self.user:
+            raise ValueError("SNMPv3 needs a user")
+        auth = AUTH_PROTOCOLS[self.auth_protocol] if self.auth_protocol else usm.USM_AUTH_NONE
+        priv = PRIV_PROTOCOLS[self.priv_protocol] if self.priv_protocol else usm.USM_PRIV_NONE
+        return UsmUserData(self.user, authKey=self.auth_key, privKey=self.priv_key, authProtocol=auth, privProtocol=priv)
+
+
+class SnmpSession:
+    """GET and column walks against one target, on the shared engine."""
+
+    def __init__(self, engine: SnmpEngine, target: SnmpTarget):
+        self.engine = engine
+        self.target = target
+        self._transport: UdpTransportTarget | None = None
+        self._auth = target.auth_data()
+        self.requests = 0
+
+    async def _transport_target(self) -> UdpTransportTarget:
+        if self._transport is None:
+            try:
+                self._transport = await UdpTransportTarget.create(
+                    (self.target.host, self.target.port), timeout=self.target.timeout_s, retries=self.target.retries
+                )
+            except Exception as exc:  # name resolution and socket errors
+                raise SnmpError("transport", f"cannot reach {self.target.host}:{self.target.port}: {exc}") from None
+        return self._transport
+
+    @staticmethod
+    def _check(error_indication: object, error_status: object, error_index: object, what: str) -> None:
+        if error_indication:
+            text = str(error_indication)
+            kind = "timeout" if "timeout" in text.lower() else "transport"
+            raise SnmpError(kind, text)
+        if error_status and int(error_status):
+            raise SnmpError("error-status", f"{error_status.prettyPrint()} at {what} (index {error_index})")
+
+    async def get(self, oids: list[Oid]) -> dict[Oid, Value]:
+        """GET scalars (at most 20 per request); an absent object reads None."""
+        transport = await self._transport_target()
+        result: dict[Oid, Value] = {}
+        for start in range(0, len(oids), 20):
+            chunk = oids[start : start + 20]
+            self.requests += 1
+            ei, es, ix, binds = await get_cmd(
+                self.engine, self._auth, transport, ContextData(),
+                *(ObjectType(ObjectIdentity(oid)) for oid in chunk), lookupMib=False,
+            )
+            if es and int(es) == 2 and self.target.version == "1":  # v1 noSuchName: one by one
+                for oid in chunk:
+                    result.update(await self._get_one_v1(oid))
+                continue
+            self._check(ei, es, ix, "GET")
+            for name, value in binds:
+                result[tuple(name)] = to_python(value)
+        return result
+
+    async def _get_one_v1(self, oid: Oid) -> dict[Oid, Value]:
+        transport = await self._transport_target()
+        self.requests += 1
+        ei, es, ix, binds = await get_cmd(
+            self.engine, self._auth, transport, ContextData(), ObjectType(ObjectIdentity(oid)), lookupMib=False
+        )
+        if es and int(es) == 2:
+            return {oid: None}
+        self._check(ei, es, ix, "GET")
+        return {tuple(name): to_python(value) for name, value in binds}
+
+    async def walk(self, columns: list[Oid]) -> dict[Oid, dict[Oid, Value]]:
+        """Walk columns together; returns column → {index suffix → value}. Stops at each subtree's end."""
+        transport = await self._transport_target()
+        found: dict[Oid, dict[Oid, Value]] = {column: {} for column in columns}
+        cursor = {column: column for column in columns}
+        active = list(dict.fromkeys(columns))
+        while active:
+            self.requests += 1
+            if self.target.version == "1":
+                ei, es, ix, binds = await next_cmd(
+                    self.engine, self._auth, transport, ContextData(),
+                    *(ObjectType(ObjectIdentity(cursor[c])) for c in active), lookupMib=False,
+                )
+                if es and int(es) == 2:  # v1 end of view
+                    return found
+                rows = [binds]
+            else:
+                repetitions = max(1, self.target.max_repetitions // len(active))
+                ei, es, ix, binds = await bulk_cmd(
+                    self.engine, self._auth, transport, ContextData(), 0, repetitions,
+                    *(ObjectType(ObjectIdentity(cursor[c])) for c in active), lookupMib=False,
+                )
+                rows = [binds[i : i + len(active)] for i in range(0, len(binds), len(active))]
+            self._check(ei, es, ix, "GETBULK")
+            finished: set[Oid] = set()
+            for row in rows:
+                for column, (name, value) in zip(active, row, strict=False):
+                    if column in finished:
+                        continue
+                    oid = tuple(name)
+                    if isinstance(value, rfc1905.EndOfMibView) or oid[: len(column)] != column:
+                        finished.add(column)
+                        continue
+                    if oid <= cursor[column]:  # a device answering non-increasing OIDs would loop forever
+                        finished.add(column)
+                        continue
+                    found[column][oid[len(column) :]] = to_python(value)
+                    cursor[column] = oid
+            if not binds:
+                break
+            active = [c for c in active if c not in finished]
+        return found

@@ -41,6 +41,7 @@ from agent.messages import AGENT_MESSAGES
 from agent.monitors import Monitor
 from agent.monitors import host as host_monitor
 from agent.monitors import simulation as simulation_monitor
+from agent.monitors import snmp as snmp_monitor
 from agent.outbox import Kind, Outbox, commit_soon_on_running_loop
 from agent.sdnotify import Notifier
 from agent.status import StatusBoard
@@ -49,7 +50,7 @@ from probes.findings import Finding, Message, Verdict
 
 log = logging.getLogger(__name__)
 
-MONITOR_BUILDERS = (host_monitor.build, simulation_monitor.build)
+MONITOR_BUILDERS = (host_monitor.build, snmp_monitor.build, simulation_monitor.build)
 _SEVERITY = {Verdict.FAIL: Severity.CRITICAL, Verdict.WARN: Severity.WARNING}
 
 
@@ -120,6 +121,9 @@ class Agent:
 
     def set_metric(self, name: str, value: float | int | None) -> None:
         self.board.set_metric(name, value)
+
+    def set_device(self, name: str, state: dict[str, Any]) -> None:
+        self.board.set_device(name, state)
 
     def emit(self, code: str, severity: Severity, message: Message, **fields: Any) -> int:
         """Queue an event in the outbox (durable first), then nudge the link to send it."""

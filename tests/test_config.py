@@ -172,3 +172,22 @@ def test_config_check_never_prints_the_password(tmp_path):
         env={k: v for k, v in os.environ.items() if k != "NOPE_PW"},
     )
     assert result.returncode != 0 and "broker.password_env" in result.stderr and "NOPE_PW is not set" in result.stderr
+
+
+def test_snmp_devices_validate_with_clear_errors():
+    good = MINIMAL + '[[snmp.devices]]\nname = "codec"\nhost = "10.0.0.2"\n'
+    assert parse_config(good, Path("v.toml")).snmp.devices[0].port == 161
+    v3_missing = MINIMAL + '[[snmp.devices]]\nname = "codec"\nhost = "h"\nversion = "3"\n'
+    [issue] = issues_of(v3_missing)
+    assert issue.field == "snmp.devices[0]" and "version 3 needs" in issue.message and issue.line == 13
+    duplicate = good + '[[snmp.devices]]\nname = "codec"\nhost = "10.0.0.3"\n'
+    [issue] = issues_of(duplicate)
+    assert issue.field == "snmp" and "unique: codec" in issue.message
+    no_key = MINIMAL + (
+        '[[snmp.devices]]\nname = "sw"\nhost = "h"\nversion = "3"\n[snmp.devices.v3]\nuser = "u"\nauth_key_env = "A"\n'
+    )
+    [issue] = issues_of(no_key)
+    assert issue.field == "snmp.devices[0].v3" and "priv_key" in issue.message
+    bad_threshold = MINIMAL + "[snmp.thresholds]\ncpu_warn_pct = 120\n"
+    [issue] = issues_of(bad_threshold)
+    assert issue.field == "snmp.thresholds.cpu_warn_pct" and issue.line == 14

@@ -11,6 +11,7 @@ import click
 
 from agent import __version__
 from agent.cli import status_view
+from agent.cli.probe_snmp import probe_snmp
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
 
@@ -108,6 +109,14 @@ def status(config_path: Path, as_json: bool, timeout: float) -> None:
     """
     settings = _load_or_exit(config_path)
     sys.exit(status_view.show(settings, as_json=as_json, timeout_s=timeout))
+
+
+@main.group()
+def probe() -> None:
+    """Diagnostics a technician runs by hand; Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."""
+
+
+probe.add_command(probe_snmp)
 
 
 if __name__ == "__main__":

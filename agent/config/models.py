@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from probes.snmp import SnmpThresholds
+
 # A topic segment: lower-case pinyin or ASCII id; `_` alone marks a prefecture's own venue.
 SEGMENT_PATTERN = r"^(?:_|[a-z0-9][a-z0-9_-]{0,63})$"
 PREFECTURE_LEVEL = "_"
@@ -192,6 +194,76 @@ class HostConfig(Strict):
         return self
 
 
+SNMP_AUTH = Literal["sha", "sha1", "sha224", "sha256", "sha384", "sha512", "md5"]
+SNMP_PRIV = Literal["aes", "aes128", "aes192", "aes256", "des"]
+
+
+class SnmpV3Config(Strict):
+    """SNMPv3 USM user. Cisco RoomOS accepts only SHA-2 with AES; prefer sha256 + aes128 or stronger."""
+
+    user: str = Field(min_length=1, description="USM user name.")
+    auth_protocol: SNMP_AUTH | None = Field(default="sha256", description="None for noAuthNoPriv.")
+    auth_key: SecretStr | None = Field(default=None, description="Prefer auth_key_env.")
+    auth_key_env: str | None = Field(default=None, description="Environment variable holding the auth key.")
+    priv_protocol: SNMP_PRIV | None = Field(default="aes128", description="None for authNoPriv.")
+    priv_key: SecretStr | None = Field(default=None, description="Prefer priv_key_env.")
+    priv_key_env: str | None = Field(default=None, description="Environment variable holding the privacy key.")
+
+    @model_validator(mode="after")
+    def _keys_present(self) -> SnmpV3Config:
+        if self.auth_protocol and self.auth_key is None and self.auth_key_env is None:
+            raise ValueError("auth_protocol is set but neither auth_key nor auth_key_env is given")
+        if self.priv_protocol and self.priv_key is None and self.priv_key_env is None:
+            raise ValueError("priv_protocol is set but neither priv_key nor priv_key_env is given")
+        if self.priv_protocol and not self.auth_protocol:
+            raise ValueError("privacy needs authentication (set auth_protocol)")
+        return self
+
+
+class SnmpDeviceConfig(Strict):
+    """One codec, switch or router polled over SNMP."""
+
+    name: Segment = Field(description="Short id, used as the subject of findings, e.g. `codec` or `core-switch`.")
+    host: str = Field(min_length=1, description="Address or name of the device.")
+    port: int = Field(default=161, ge=1, le=65535)
+    version: Literal["1", "2c", "3"] = Field(default="2c", description="SNMP version.")
+    community: SecretStr | None = Field(default=None, description="v1/v2c community; default `public`.")
+    community_env: str | None = Field(default=None, description="Environment variable holding the community.")
+    v3: SnmpV3Config | None = Field(default=None, description='Required when version = "3".')
+    profile: str = Field(default="auto", description="`auto` (by sysObjectID/sysDescr) or a profile name.")
+    uplink: str | None = Field(default=None, description="Interface (name, alias or index) whose loss is a fault.")
+    interval_s: float | None = Field(default=None, ge=1, le=3600, description="Overrides [snmp] interval_s.")
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SnmpDeviceConfig:
+        if self.version == "3" and self.v3 is None:
+            raise ValueError("version 3 needs a [snmp.devices.v3] table")
+        if self.version != "3" and self.v3 is not None:
+            raise ValueError(f"a v3 table is given but version is {self.version!r}")
+        if self.community is not None and self.community_env is not None:
+            raise ValueError("give community or community_env, not both")
+        return self
+
+
+class SnmpConfig(Strict):
+    """SNMP polling of the venue's codec and network gear (Art. 13)."""
+
+    interval_s: float = Field(default=30, ge=1, le=3600, description="Poll period per device.")
+    timeout_s: float = Field(default=2, gt=0, le=60, description="Per request, before a retry.")
+    retries: int = Field(default=1, ge=0, le=10)
+    concurrency: int = Field(default=32, ge=1, le=1024, description="Devices polled at the same time, at most.")
+    thresholds: SnmpThresholds = Field(default_factory=SnmpThresholds)
+    devices: list[SnmpDeviceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> SnmpConfig:
+        names = [device.name for device in self.devices]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"device names must be unique: {', '.join(duplicates)}")
+        return self
+
+
 class SimulationConfig(Strict):
     """Only for the simulated venue (demo and tests): a check that flips between ok and warn."""
 
@@ -206,4 +278,5 @@ class Settings(Strict):
     agent: AgentConfig
     contacts: ContactsConfig = Field(default_factory=ContactsConfig)
     host: HostConfig = Field(default_factory=HostConfig)
+    snmp: SnmpConfig = Field(default_factory=SnmpConfig)
     simulation: SimulationConfig | None = None

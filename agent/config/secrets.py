@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from agent.config.load import ConfigIssue
 from agent.config.models import BrokerConfig
 
@@ -45,3 +47,17 @@ def resolve_password(broker: BrokerConfig, environ: dict[str, str] | None = None
             raise SecretError(ConfigIssue("broker.password_credential", message))
         return _read_file(Path(directory) / broker.password_credential, "broker.password_credential")
     return None
+
+
+def resolve_env_secret(
+    value: SecretStr | None, env_name: str | None, field: str, environ: dict[str, str] | None = None
+) -> str | None:
+    """A secret given inline or by environment variable name (SNMP communities and keys)."""
+    if value is not None:
+        return value.get_secret_value()
+    if env_name is None:
+        return None
+    env = os.environ if environ is None else environ
+    if env_name not in env:
+        raise SecretError(ConfigIssue(field, f"environment variable {env_name} is not set"))
+    return env[env_name]

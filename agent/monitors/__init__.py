@@ -19,6 +19,8 @@ class Reporter(Protocol):
 
     def set_metric(self, name: str, value: float | int | None) -> None: ...
 
+    def set_device(self, name: str, state: dict) -> None: ...
+
 
 @dataclass(frozen=True)
 class Monitor:

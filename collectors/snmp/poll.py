@@ -114,7 +114,9 @@ def _health(source: HealthSource, columns: Columns, entity: dict[Oid, str]) -> l
             if not total:
                 continue
             number = 100.0 * number / total
-        values.append(EntityValue(entity=_names(source.names, index, columns, entity), value=round(number * source.scale, 2)))
+        values.append(
+            EntityValue(entity=_names(source.names, index, columns, entity), value=round(number * source.scale, 2))
+        )
     return values
 
 
@@ -161,8 +163,9 @@ def _components(profile: Profile, scalars: dict[Oid, Value], columns: Columns) -
                 continue
             word = status.map.get(raw, "unknown") if isinstance(raw, int) else "unknown"
             name = status.names if status.names and not status.names[:1].isdigit() else None
-            components.append(Component(kind=status.kind, name=name or _names(status.names, index, columns, {}),
-                                        status=word))
+            components.append(
+                Component(kind=status.kind, name=name or _names(status.names, index, columns, {}), status=word)
+            )
     return components
 
 
@@ -201,8 +204,14 @@ async def poll_device(session: SnmpSession, profile_name: str = "auto") -> Devic
     try:
         system = await session.get([SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME])
     except SnmpError as exc:
-        return DeviceReading(target=target, reachable=False, error_kind=exc.kind, error=exc.detail,
-                             requests=session.requests, poll_s=time.perf_counter() - started)
+        return DeviceReading(
+            target=target,
+            reachable=False,
+            error_kind=exc.kind,
+            error=exc.detail,
+            requests=session.requests,
+            poll_s=time.perf_counter() - started,
+        )
     reading = DeviceReading(
         target=target,
         reachable=True,
@@ -237,7 +246,7 @@ async def poll_device(session: SnmpSession, profile_name: str = "auto") -> Devic
     }
     reading.interfaces = _interfaces(columns) if profile.interfaces else []
     reading.components = _components(profile, scalars, columns)
-    reading.registration = _registration(profile, scalars, columns) if profile.kind == "codec" else {}
+    reading.registration = _registration(profile, scalars, columns) if profile.registration else {}
     reading.calls = _calls(profile, columns)
     reading.requests, reading.poll_s = session.requests, time.perf_counter() - started
     return reading

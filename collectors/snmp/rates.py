@@ -53,7 +53,7 @@ class RateTracker:
         for interface in reading.interfaces:
             index, bits = interface.index, interface.counter_bits
 
-            def per_s(name: str, value: int | None, width: int = bits) -> float | None:
+            def per_s(name: str, value: int | None, width: int = bits, index: int = index) -> float | None:
                 return self.rate((index, name), value, at, width, restarted)
 
             in_rate = per_s("in_octets", interface.in_octets)

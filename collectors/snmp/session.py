@@ -85,7 +85,9 @@ class SnmpTarget:
             raise ValueError("SNMPv3 needs a user")
         auth = AUTH_PROTOCOLS[self.auth_protocol] if self.auth_protocol else usm.USM_AUTH_NONE
         priv = PRIV_PROTOCOLS[self.priv_protocol] if self.priv_protocol else usm.USM_PRIV_NONE
-        return UsmUserData(self.user, authKey=self.auth_key, privKey=self.priv_key, authProtocol=auth, privProtocol=priv)
+        return UsmUserData(
+            self.user, authKey=self.auth_key, privKey=self.priv_key, authProtocol=auth, privProtocol=priv
+        )
 
 
 class SnmpSession:
@@ -112,7 +114,13 @@ class SnmpSession:
     def _check(error_indication: object, error_status: object, error_index: object, what: str) -> None:
         if error_indication:
             text = str(error_indication)
-            kind = "timeout" if "timeout" in text.lower() else "transport"
+            lowered = text.lower()
+            if "timeout" in lowered:
+                kind = "timeout"
+            elif any(word in lowered for word in ("digest", "usm", "authentic", "decrypt", "unknown user")):
+                kind = "auth"
+            else:
+                kind = "transport"
             raise SnmpError(kind, text)
         if error_status and int(error_status):
             raise SnmpError("error-status", f"{error_status.prettyPrint()} at {what} (index {error_index})")
@@ -125,8 +133,12 @@ class SnmpSession:
             chunk = oids[start : start + 20]
             self.requests += 1
             ei, es, ix, binds = await get_cmd(
-                self.engine, self._auth, transport, ContextData(),
-                *(ObjectType(ObjectIdentity(oid)) for oid in chunk), lookupMib=False,
+                self.engine,
+                self._auth,
+                transport,
+                ContextData(),
+                *(ObjectType(ObjectIdentity(oid)) for oid in chunk),
+                lookupMib=False,
             )
             if es and int(es) == 2 and self.target.version == "1":  # v1 noSuchName: one by one
                 for oid in chunk:
@@ -158,8 +170,12 @@ class SnmpSession:
             self.requests += 1
             if self.target.version == "1":
                 ei, es, ix, binds = await next_cmd(
-                    self.engine, self._auth, transport, ContextData(),
-                    *(ObjectType(ObjectIdentity(cursor[c])) for c in active), lookupMib=False,
+                    self.engine,
+                    self._auth,
+                    transport,
+                    ContextData(),
+                    *(ObjectType(ObjectIdentity(cursor[c])) for c in active),
+                    lookupMib=False,
                 )
                 if es and int(es) == 2:  # v1 end of view
                     return found
@@ -167,8 +183,14 @@ class SnmpSession:
             else:
                 repetitions = max(1, self.target.max_repetitions // len(active))
                 ei, es, ix, binds = await bulk_cmd(
-                    self.engine, self._auth, transport, ContextData(), 0, repetitions,
-                    *(ObjectType(ObjectIdentity(cursor[c])) for c in active), lookupMib=False,
+                    self.engine,
+                    self._auth,
+                    transport,
+                    ContextData(),
+                    0,
+                    repetitions,
+                    *(ObjectType(ObjectIdentity(cursor[c])) for c in active),
+                    lookupMib=False,
                 )
                 rows = [binds[i : i + len(active)] for i in range(0, len(binds), len(active))]
             self._check(ei, es, ix, "GETBULK")

@@ -1,0 +1,52 @@
+"""What every `venue-agent probe …` shares: Nagios exit codes and a findings table."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from probes.findings import Finding, Verdict, worst
+
+NAGIOS_CODE = {Verdict.OK: 0, Verdict.WARN: 1, Verdict.FAIL: 2, Verdict.UNKNOWN: 3}
+NAGIOS_WORD = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
+STYLE = {Verdict.OK: "green", Verdict.WARN: "yellow", Verdict.FAIL: "bold red", Verdict.UNKNOWN: "dim"}
+
+
+def exit_code(findings: list[Finding]) -> int:
+    """Nagios plugin convention: the worst verdict decides (unknown only when nothing is worse)."""
+    verdicts = [f.verdict for f in findings]
+    if not verdicts:
+        return 3
+    top = worst(verdicts)
+    return NAGIOS_CODE[top]
+
+
+def findings_json(findings: list[Finding]) -> list[dict]:
+    return [
+        {
+            "check": f.check,
+            "verdict": f.verdict.value,
+            "value": f.value,
+            "threshold": f.threshold,
+            "unit": f.unit,
+            "article": f.article,
+            "subject": f.subject,
+            "code": f.code,
+            "message": {"zh": f.message.zh, "en": f.message.en},
+        }
+        for f in findings
+    ]
+
+
+def print_findings(console: Console, findings: list[Finding]) -> None:
+    table = Table(title="findings / 检查结果")
+    for column in ("check", "verdict", "value", "article", "message"):
+        table.add_column(column)
+    for f in findings:
+        value = "" if f.value is None else f"{f.value} {f.unit or ''}".strip()
+        table.add_row(
+            f.check, f"[{STYLE[f.verdict]}]{f.verdict.value}[/]", value, f.article, f"{f.message.zh}\n{f.message.en}"
+        )
+    console.print(table)
+    code = exit_code(findings)
+    console.print(f"[bold]{NAGIOS_WORD[code]}[/] (exit {code})")

@@ -1,0 +1,226 @@
+"""`venue-agent probe snmp HOST[:PORT]`: one poll of one device, read and judged, for a technician."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+
+import click
+from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+from rich.console import Console
+from rich.table import Table
+
+from agent.cli.probe_output import exit_code, findings_json, print_findings
+from collectors.snmp.poll import poll_device
+from collectors.snmp.profile import ProfileError, load_profiles
+from collectors.snmp.rates import RateTracker
+from collectors.snmp.reading import DeviceReading
+from collectors.snmp.session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpSession, SnmpTarget
+from probes.findings import Finding
+from probes.snmp import SnmpThresholds, judge
+
+
+def split_host_port(text: str, default_port: int) -> tuple[str, int]:
+    if text.startswith("[") and "]" in text:  # [IPv6]:port
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest.lstrip(":") or default_port)
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        return host, int(port)
+    return text, default_port
+
+
+def report_json(reading: DeviceReading, findings: list[Finding]) -> dict:
+    """The stable JSON shape (scripts depend on these keys: see docs/snmp.md)."""
+    document: dict = {
+        "device": {
+            "target": reading.target,
+            "reachable": reading.reachable and reading.error is None,
+            "error": reading.error,
+            "sys_descr": reading.sys_descr,
+            "sys_object_id": reading.sys_object_id,
+            "sys_name": reading.sys_name,
+            "uptime_s": reading.uptime_s,
+            "profile": reading.profile,
+            "kind": reading.kind,
+            "identity": reading.identity,
+        },
+        "health": {
+            key: [{"entity": v.entity, "value": v.value} for v in reading.health.get(key, [])]
+            for key in ("cpu_pct", "mem_pct", "temperature_c")
+        },
+        "interfaces": [
+            i.model_dump(
+                include={
+                    "index",
+                    "name",
+                    "alias",
+                    "admin_status",
+                    "oper_status",
+                    "speed_mbps",
+                    "in_errors",
+                    "out_errors",
+                    "in_discards",
+                    "out_discards",
+                    "in_bps",
+                    "out_bps",
+                    "errors_per_min",
+                }
+            )
+            for i in reading.interfaces
+        ],
+        "components": [c.model_dump() for c in reading.components],
+        "findings": findings_json(findings),
+        "requests": reading.requests,
+        "poll_s": round(reading.poll_s or 0, 3),
+    }
+    if reading.kind == "codec":
+        document["codec"] = {
+            "registration": {
+                "sip": reading.registration.get("sip", "unknown"),
+                "h323": reading.registration.get("h323", "unknown"),
+            },
+            "peripherals": [c.model_dump() for c in reading.components],
+            "calls": [c.model_dump() for c in reading.calls],
+        }
+    return document
+
+
+def print_reading(console: Console, reading: DeviceReading) -> None:
+    console.print(f"[bold]{reading.target}[/]  profile {reading.profile}  ({reading.kind})")
+    if reading.sys_descr:
+        console.print(f"sysDescr: {reading.sys_descr}")
+    if reading.identity:
+        console.print("identity: " + ", ".join(f"{k}={v}" for k, v in reading.identity.items()))
+    for key, values in reading.health.items():
+        if values:
+            console.print(f"{key}: " + ", ".join(f"{v.entity} {v.value:g}" for v in values))
+    if reading.registration:
+        console.print("registration: " + ", ".join(f"{k} {v}" for k, v in reading.registration.items()))
+    if reading.components:
+        console.print("components: " + ", ".join(f"{c.kind} {c.name}: {c.status}" for c in reading.components))
+    if reading.interfaces:
+        table = Table(title=f"interfaces ({len(reading.interfaces)})")
+        for column in ("index", "name", "admin", "oper", "Mbit/s", "in err", "out err", "err/min"):
+            table.add_column(column)
+        for i in reading.interfaces:
+            table.add_row(
+                str(i.index),
+                i.name,
+                i.admin_status,
+                i.oper_status,
+                "" if i.speed_mbps is None else f"{i.speed_mbps:g}",
+                str(i.in_errors),
+                str(i.out_errors),
+                "" if i.errors_per_min is None else f"{i.errors_per_min:.1f}",
+            )
+        console.print(table)
+
+
+async def probe(target: SnmpTarget, profile: str, twice_after_s: float | None) -> DeviceReading:
+    engine = SnmpEngine()
+    try:
+        session = SnmpSession(engine, target)
+        rates = RateTracker()
+        reading = await poll_device(session, profile)
+        rates.annotate(reading, time.monotonic())
+        if twice_after_s and reading.reachable:
+            await asyncio.sleep(twice_after_s)
+            reading = await poll_device(session, profile)
+            rates.annotate(reading, time.monotonic())
+        return reading
+    finally:
+        engine.close_dispatcher()
+
+
+def _env_secret(variable: str | None, option: str) -> str | None:
+    if variable is None:
+        return None
+    if variable not in os.environ:
+        raise click.UsageError(f"{option}: environment variable {variable} is not set")
+    return os.environ[variable]
+
+
+@click.command("snmp")
+@click.argument("host_port", metavar="HOST[:PORT]")
+@click.option("--community", default="public", show_default=True, help="v1/v2c community.")
+@click.option(
+    "--snmp-version",
+    "version",
+    type=click.Choice(["1", "2c", "3"]),
+    default=None,
+    help="Default 2c, or 3 when --v3-user is given.",
+)
+@click.option("--v3-user", default=None, help="SNMPv3 USM user.")
+@click.option("--auth-proto", type=click.Choice(sorted(AUTH_PROTOCOLS)), default=None)
+@click.option("--auth-key-env", default=None, metavar="VAR", help="Environment variable holding the auth key.")
+@click.option("--priv-proto", type=click.Choice(sorted(PRIV_PROTOCOLS)), default=None)
+@click.option("--priv-key-env", default=None, metavar="VAR", help="Environment variable holding the privacy key.")
+@click.option(
+    "--profile",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", *sorted(load_profiles())]),
+    help="auto (by sysObjectID/sysDescr) or a profile name.",
+)
+@click.option("--uplink", default=None, help="Interface (name, alias or index) that must be up.")
+@click.option("--timeout", default=2.0, show_default=True, help="Seconds per request.")
+@click.option("--retries", default=1, show_default=True)
+@click.option(
+    "--rates",
+    "twice_after_s",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="Poll twice, SECONDS apart, to show interface rates and rising errors.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def probe_snmp(
+    host_port: str,
+    community: str,
+    version: str | None,
+    v3_user: str | None,
+    auth_proto: str | None,
+    auth_key_env: str | None,
+    priv_proto: str | None,
+    priv_key_env: str | None,
+    profile: str,
+    uplink: str | None,
+    timeout: float,
+    retries: int,
+    twice_after_s: float | None,
+    as_json: bool,
+) -> None:
+    """Poll one device over SNMP and judge it (Art. 13). Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
+    host, port = split_host_port(host_port, 161)
+    version = version or ("3" if v3_user else "2c")
+    if version == "3" and not v3_user:
+        raise click.UsageError("SNMPv3 needs --v3-user")
+    target = SnmpTarget(
+        host=host,
+        port=port,
+        version=version,
+        community=community,
+        user=v3_user,
+        auth_protocol=auth_proto or ("sha256" if auth_key_env else None),
+        auth_key=_env_secret(auth_key_env, "--auth-key-env"),
+        priv_protocol=priv_proto or ("aes128" if priv_key_env else None),
+        priv_key=_env_secret(priv_key_env, "--priv-key-env"),
+        timeout_s=timeout,
+        retries=retries,
+    )
+    try:
+        reading = asyncio.run(probe(target, profile, twice_after_s))
+    except ProfileError as exc:
+        raise click.UsageError(str(exc)) from None
+    findings = judge(host_port, reading, SnmpThresholds(), uplink)
+    code = exit_code(findings)
+    if as_json:
+        click.echo(json.dumps(report_json(reading, findings), ensure_ascii=False, indent=2))
+    else:
+        console = Console()
+        print_reading(console, reading)
+        print_findings(console, findings)
+    raise SystemExit(code)

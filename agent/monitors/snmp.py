@@ -1,0 +1,117 @@
+"""The SNMP monitor: every configured device polled on its own schedule, all on one engine.
+
+One supervised loop per device (a dead device never delays another), a shared semaphore bounding
+how many polls run at once, counter rates kept per device across polls, and findings reported
+with the device name as subject — so the status has one verdict per check and device, and a
+change raises one event, not one per poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+from agent.config.models import Settings, SnmpDeviceConfig
+from agent.config.secrets import SecretError, resolve_env_secret
+from agent.monitors import Monitor, Reporter
+from collectors.snmp.poll import poll_device
+from collectors.snmp.profile import ProfileError
+from collectors.snmp.rates import RateTracker
+from collectors.snmp.reading import DeviceReading
+from collectors.snmp.session import SnmpSession, SnmpTarget
+from probes.snmp import judge, judge_reachability
+
+
+def snmp_target(device: SnmpDeviceConfig, timeout_s: float, retries: int) -> SnmpTarget:
+    """The collector's view of a configured device, secrets resolved (SecretError if missing)."""
+    prefix = f"snmp.devices[{device.name}]"
+    community = resolve_env_secret(device.community, device.community_env, f"{prefix}.community_env") or "public"
+    v3 = device.v3
+    return SnmpTarget(
+        host=device.host,
+        port=device.port,
+        version=device.version,
+        community=community,
+        user=v3.user if v3 else None,
+        auth_protocol=v3.auth_protocol if v3 else None,
+        auth_key=resolve_env_secret(v3.auth_key, v3.auth_key_env, f"{prefix}.v3.auth_key_env") if v3 else None,
+        priv_protocol=v3.priv_protocol if v3 else None,
+        priv_key=resolve_env_secret(v3.priv_key, v3.priv_key_env, f"{prefix}.v3.priv_key_env") if v3 else None,
+        timeout_s=timeout_s,
+        retries=retries,
+    )
+
+
+def device_summary(reading: DeviceReading) -> dict:
+    """What the status shows of a device (the full reading is the probe's business)."""
+    return {
+        "via": "snmp",
+        "reachable": reading.reachable and reading.error is None,
+        "error": reading.error,
+        "profile": reading.profile,
+        "kind": reading.kind,
+        "sys_descr": reading.sys_descr,
+        "uptime_s": reading.uptime_s,
+        "identity": reading.identity,
+        "registration": reading.registration,
+        "interfaces_up": sum(1 for i in reading.interfaces if i.oper_status == "up"),
+        "interfaces": len(reading.interfaces),
+        "calls": len(reading.calls),
+    }
+
+
+class _Shared:
+    """The engine and the concurrency bound, created on the agent's loop when first needed."""
+
+    def __init__(self, concurrency: int):
+        self.concurrency = concurrency
+        self.engine: SnmpEngine | None = None
+        self.slots: asyncio.Semaphore | None = None
+
+    def ready(self) -> tuple[SnmpEngine, asyncio.Semaphore]:
+        if self.engine is None or self.slots is None:
+            self.engine = SnmpEngine()
+            self.slots = asyncio.Semaphore(self.concurrency)
+        return self.engine, self.slots
+
+
+def build(settings: Settings) -> list[Monitor]:
+    config = settings.snmp
+    shared = _Shared(config.concurrency)
+    monitors = []
+    for device in config.devices:
+        interval = device.interval_s or config.interval_s
+
+        async def run(reporter: Reporter, device: SnmpDeviceConfig = device, interval: float = interval) -> None:
+            engine, slots = shared.ready()
+            rates = RateTracker()
+            try:
+                target = snmp_target(device, config.timeout_s, config.retries)
+            except SecretError as exc:
+                reading = DeviceReading(
+                    target=f"{device.host}:{device.port}", reachable=False, error_kind="config", error=str(exc)
+                )
+                reporter.report(judge_reachability(device.name, reading))
+                raise  # the supervisor retries with backoff (the variable may appear after a reload)
+            session = SnmpSession(engine, target)
+            while True:
+                async with slots:
+                    try:
+                        reading = await poll_device(session, device.profile)
+                    except ProfileError as exc:
+                        reading = DeviceReading(
+                            target=f"{device.host}:{device.port}", reachable=True, error_kind="profile", error=str(exc)
+                        )
+                rates.annotate(reading, time.monotonic())
+                for finding in judge(device.name, reading, config.thresholds, device.uplink):
+                    reporter.report(finding)
+                reporter.set_device(device.name, device_summary(reading))
+                for metric, values in reading.health.items():
+                    if values:
+                        reporter.set_metric(f"snmp.{device.name}.{metric}", max(v.value for v in values))
+                await asyncio.sleep(interval)
+
+        monitors.append(Monitor(f"snmp:{device.name}", "snmp.", run))
+    return monitors

@@ -35,6 +35,8 @@ IF_COLUMNS = {  # IF-MIB ifTable / ifXTable
     "high_speed": "1.3.6.1.2.1.31.1.1.1.15",
     "alias": "1.3.6.1.2.1.31.1.1.1.18",
 }
+# Read only when a device has no ifXTable (old or minimal agents): 32-bit octets and ifSpeed.
+IF_FALLBACK = ("in_octets32", "out_octets32", "speed")
 IF_STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent", 7: "lowerLayerDown"}
 Columns = dict[Oid, dict[Oid, Value]]
 
@@ -49,7 +51,7 @@ def _index_text(index: Oid) -> str:
 
 def _columns_of(profile: Profile) -> list[Oid]:
     """Every column the profile's sections read, in a stable order."""
-    wanted: list[str] = list(IF_COLUMNS.values()) if profile.interfaces else []
+    wanted = [oid for key, oid in IF_COLUMNS.items() if key not in IF_FALLBACK] if profile.interfaces else []
     for sources in profile.health.values():
         for source in sources:
             wanted += [oid for oid in (source.value, source.used, source.free, source.size) if oid]
@@ -235,6 +237,13 @@ async def poll_device(session: SnmpSession, profile_name: str = "auto") -> Devic
         reading.error_kind, reading.error = exc.kind, f"after the system group: {exc.detail}"
         reading.requests, reading.poll_s = session.requests, time.perf_counter() - started
         return reading
+    if profile.interfaces and columns.get(parse_oid(IF_COLUMNS["descr"])) and not columns.get(
+        parse_oid(IF_COLUMNS["in_octets"])
+    ):
+        try:  # no ifXTable: the 32-bit counters and ifSpeed are all there is
+            columns.update(await walk_by_table(session, [parse_oid(IF_COLUMNS[key]) for key in IF_FALLBACK]))
+        except SnmpError as exc:
+            reading.error_kind, reading.error = exc.kind, f"after the system group: {exc.detail}"
     entity = {
         index: one_line(str(name or columns.get(ENT_DESCR, {}).get(index) or "")) or ""
         for index, name in columns.get(ENT_NAME, {}).items()

@@ -181,7 +181,9 @@ class SnmpSession:
                     return found
                 rows = [binds]
             else:
-                repetitions = max(1, self.target.max_repetitions // len(active))
+                # Share the budget between the columns, but never ask for more than 12 rows at once:
+                # past a table's end every extra row is decoded for nothing (pyasn1 decoding is the cost).
+                repetitions = max(1, min(12, self.target.max_repetitions // len(active)))
                 ei, es, ix, binds = await bulk_cmd(
                     self.engine,
                     self._auth,

@@ -19,11 +19,13 @@ from agent.messages import AGENT_MESSAGES
 from agent.monitors.simulation import SIM_MESSAGES
 from probes.catalog import Catalog
 from probes.host import HOST_MESSAGES
+from probes.snmp import SNMP_MESSAGES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 CATALOGS: dict[str, Catalog] = {
     "agent (events, errors, command replies)": AGENT_MESSAGES,
     "host checks (第十三条)": HOST_MESSAGES,
+    "SNMP checks (第十三条)": SNMP_MESSAGES,
     "simulated venue (demo only)": SIM_MESSAGES,
 }
 

@@ -40,9 +40,21 @@ def start_snmpd(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     config = workdir / "snmpd.conf"
     config.write_text(f"agentAddress udp:127.0.0.1:{port}\nrocommunity public 127.0.0.1\n")
     process = subprocess.Popen(
-        [shutil.which("snmpd") or "/usr/sbin/snmpd", "-f", "-C", "-c", str(config), "-Ln", "-r",
-         "-p", str(workdir / "pid")], env={**os.environ, "SNMP_PERSISTENT_DIR": str(workdir / "persist")},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            shutil.which("snmpd") or "/usr/sbin/snmpd",
+            "-f",
+            "-C",
+            "-c",
+            str(config),
+            "-Ln",
+            "-r",
+            "-p",
+            str(workdir / "pid"),
+        ],
+        env={**os.environ, "SNMP_PERSISTENT_DIR": str(workdir / "persist")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1.5)
     return process, port
 
@@ -60,8 +72,22 @@ def cpu_children() -> float:
 def net_snmp_poll(port: int) -> None:
     target = f"127.0.0.1:{port}"
     base = ["-v2c", "-c", "public", "-On", "-Cr50", target]
-    subprocess.run(["snmpget", "-v2c", "-c", "public", "-On", target, "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0",
-                    "1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.1.5.0"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "snmpget",
+            "-v2c",
+            "-c",
+            "public",
+            "-On",
+            target,
+            "1.3.6.1.2.1.1.1.0",
+            "1.3.6.1.2.1.1.2.0",
+            "1.3.6.1.2.1.1.3.0",
+            "1.3.6.1.2.1.1.5.0",
+        ],
+        check=True,
+        capture_output=True,
+    )
     for table in TABLES:
         subprocess.run(["snmpbulkwalk", *base, table], check=True, capture_output=True)
 
@@ -69,8 +95,10 @@ def net_snmp_poll(port: int) -> None:
 async def agent_polls(engine: SnmpEngine, port: int, devices: int, concurrency: int = 32) -> list:
     """Poll `devices` sessions, at most `concurrency` at once (the daemon's default bound)."""
     slots = asyncio.Semaphore(concurrency)
-    sessions = [SnmpSession(engine, SnmpTarget("127.0.0.1", port, community="public", timeout_s=5, retries=1))
-                for _ in range(devices)]
+    sessions = [
+        SnmpSession(engine, SnmpTarget("127.0.0.1", port, community="public", timeout_s=5, retries=1))
+        for _ in range(devices)
+    ]
 
     async def one(session: SnmpSession):
         async with slots:
@@ -84,8 +112,10 @@ async def measure(port: int, rounds: int, devices: int) -> None:
     try:
         [probe] = await agent_polls(engine, port, 1)
         assert probe.reachable and probe.interfaces, probe.error
-        print(f"machine: {platform.node()} {platform.machine()} Python {platform.python_version()}; "
-              f"device: net-snmp snmpd, {len(probe.interfaces)} interfaces, {probe.requests} agent requests/poll")
+        print(
+            f"machine: {platform.node()} {platform.machine()} Python {platform.python_version()}; "
+            f"device: net-snmp snmpd, {len(probe.interfaces)} interfaces, {probe.requests} agent requests/poll"
+        )
         ours_wall, ours_cpu, theirs_wall, theirs_cpu = [], [], [], []
         for _ in range(rounds):
             wall, cpu = time.perf_counter(), cpu_self()
@@ -98,15 +128,19 @@ async def measure(port: int, rounds: int, devices: int) -> None:
             theirs_cpu.append(cpu_children() - cpu)
         print(f"one device, best of {rounds}:")
         print(f"  agent poll_device:        wall {min(ours_wall) * 1e3:7.1f} ms, CPU {min(ours_cpu) * 1e3:7.1f} ms")
-        print(f"  net-snmp get+bulkwalk×4:  wall {min(theirs_wall) * 1e3:7.1f} ms, "
-              f"CPU {min(theirs_cpu) * 1e3:7.1f} ms (5 processes)")
+        print(
+            f"  net-snmp get+bulkwalk×4:  wall {min(theirs_wall) * 1e3:7.1f} ms, "
+            f"CPU {min(theirs_cpu) * 1e3:7.1f} ms (5 processes)"
+        )
         print(f"  ratio agent/net-snmp CPU: {min(ours_cpu) / min(theirs_cpu):.2f}×  (target ≤ 3×)")
         wall, cpu = time.perf_counter(), cpu_self()
         readings = await agent_polls(engine, port, devices)
         wall, cpu = time.perf_counter() - wall, cpu_self() - cpu
         ok = sum(1 for r in readings if r.reachable and r.error is None)
-        print(f"{devices} devices, 32 at a time, one core: {wall:.2f} s wall (target ≤ 5 s), "
-              f"{cpu / devices * 1e3:.1f} ms agent CPU per device, {ok}/{devices} complete")
+        print(
+            f"{devices} devices, 32 at a time, one core: {wall:.2f} s wall (target ≤ 5 s), "
+            f"{cpu / devices * 1e3:.1f} ms agent CPU per device, {ok}/{devices} complete"
+        )
     finally:
         engine.close_dispatcher()
 

@@ -27,6 +27,7 @@ from rich.console import Console
 
 from sim.broker import Mosquitto
 from sim.netcut import CuttableProxy
+from sim.snmp import SnmpSimulator
 from sim.venue import write_config
 
 LEAF_STYLE = {"availability": "bold cyan", "status": "green", "events": "yellow", "metrics": "blue"}
@@ -88,15 +89,32 @@ class HubView:
         self.client.loop_stop()
 
 
+def snmp_devices(snmp: SnmpSimulator) -> str:
+    """The simulated venue's SNMP devices: a Poly codec in a call (a camera has failed, 3 % loss)
+    and the venue's Cisco switch (its codec port is down), plus the real recordings when present."""
+    devices = [("codec", "poly_in_call", None), ("venue-switch", "cisco_ios", "Gi1/0/1")]
+    if "vrp_5720" in snmp.communities():
+        devices.append(("county-core", "vrp_5720", None))
+    text = "\n[snmp]\ninterval_s = 5\n"
+    for name, community, uplink in devices:
+        text += (
+            f'\n[[snmp.devices]]\nname = "{name}"\nhost = "127.0.0.1"\nport = {snmp.port}\n'
+            f'community = "{community}"\n' + (f'uplink = "{uplink}"\n' if uplink else "")
+        )
+    return text
+
+
 def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="venue-agent-demo-"))
     (workdir / "broker").mkdir()
     broker = Mosquitto(workdir=workdir / "broker")
     broker.start()
     uplink = CuttableProxy(broker.port)  # the venue's line to the hub, which the demo cuts midway
+    snmp = SnmpSimulator().start()  # the venue's codec and switches, answering SNMP on loopback
     config = write_config(
         workdir / "venue",
         f"mqtt://127.0.0.1:{uplink.port}",
+        extra=snmp_devices(snmp),
         flap_interval_s=2,
         status_interval_s=10,
         metrics_interval_s=5,
@@ -137,6 +155,7 @@ def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
         if agent.poll() is None:
             agent.kill()
         hub.close()
+        snmp.stop()
         uplink.close()
         broker.close()
     seqs = hub.event_seqs
@@ -161,7 +180,7 @@ def main() -> None:
     parser.add_argument("--no-outage", action="store_true", help="skip the simulated broker outage")
     args = parser.parse_args()
     seconds = args.seconds if args.seconds is not None else (None if sys.stdin.isatty() else 30.0)
-    sys.exit(run_demo(seconds, not args.no_outage, Console()))
+    sys.exit(run_demo(seconds, not args.no_outage, Console(soft_wrap=True)))
 
 
 if __name__ == "__main__":

@@ -237,8 +237,10 @@ async def poll_device(session: SnmpSession, profile_name: str = "auto") -> Devic
         reading.error_kind, reading.error = exc.kind, f"after the system group: {exc.detail}"
         reading.requests, reading.poll_s = session.requests, time.perf_counter() - started
         return reading
-    if profile.interfaces and columns.get(parse_oid(IF_COLUMNS["descr"])) and not columns.get(
-        parse_oid(IF_COLUMNS["in_octets"])
+    if (
+        profile.interfaces
+        and columns.get(parse_oid(IF_COLUMNS["descr"]))
+        and not columns.get(parse_oid(IF_COLUMNS["in_octets"]))
     ):
         try:  # no ifXTable: the 32-bit counters and ifSpeed are all there is
             columns.update(await walk_by_table(session, [parse_oid(IF_COLUMNS[key]) for key in IF_FALLBACK]))

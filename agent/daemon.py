@@ -42,6 +42,7 @@ from agent.monitors import Monitor
 from agent.monitors import host as host_monitor
 from agent.monitors import simulation as simulation_monitor
 from agent.monitors import snmp as snmp_monitor
+from agent.monitors import video as video_monitor
 from agent.outbox import Kind, Outbox, commit_soon_on_running_loop
 from agent.sdnotify import Notifier
 from agent.status import StatusBoard
@@ -50,7 +51,7 @@ from probes.findings import Finding, Message, Verdict
 
 log = logging.getLogger(__name__)
 
-MONITOR_BUILDERS = (host_monitor.build, snmp_monitor.build, simulation_monitor.build)
+MONITOR_BUILDERS = (host_monitor.build, snmp_monitor.build, video_monitor.build, simulation_monitor.build)
 _SEVERITY = {Verdict.FAIL: Severity.CRITICAL, Verdict.WARN: Severity.WARNING}
 
 

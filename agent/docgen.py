@@ -20,12 +20,16 @@ from agent.monitors.simulation import SIM_MESSAGES
 from probes.catalog import Catalog
 from probes.host import HOST_MESSAGES
 from probes.snmp import SNMP_MESSAGES
+from probes.video import VIDEO_MESSAGES
+from probes.video_framing import FRAMING_MESSAGES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 CATALOGS: dict[str, Catalog] = {
     "agent (events, errors, command replies)": AGENT_MESSAGES,
     "host checks (第十三条)": HOST_MESSAGES,
     "SNMP checks (第十三条)": SNMP_MESSAGES,
+    "video checks (第十七条; framing 第十五条, background 第十六条)": VIDEO_MESSAGES,
+    "video framing and background (advisory)": FRAMING_MESSAGES,
     "simulated venue (demo only)": SIM_MESSAGES,
 }
 

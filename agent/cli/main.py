@@ -12,6 +12,7 @@ import click
 from agent import __version__
 from agent.cli import status_view
 from agent.cli.probe_snmp import probe_snmp
+from agent.cli.probe_video import probe_video
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
 
@@ -117,6 +118,7 @@ def probe() -> None:
 
 
 probe.add_command(probe_snmp)
+probe.add_command(probe_video)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from probes.snmp import SnmpThresholds
+from probes.video import VideoThresholds
 
 # A topic segment: lower-case pinyin or ASCII id; `_` alone marks a prefecture's own venue.
 SEGMENT_PATTERN = r"^(?:_|[a-z0-9][a-z0-9_-]{0,63})$"
@@ -264,6 +265,22 @@ class SnmpConfig(Strict):
         return self
 
 
+class VideoConfig(Strict):
+    """The uplink picture (Art. 17; framing Art. 15 and background Art. 16 as advice)."""
+
+    source: str = Field(
+        min_length=1, description="`0` or `/dev/video0` (capture card), a file, or rtsp:// udp:// http:// URL."
+    )
+    rate_hz: float = Field(default=1.0, gt=0, le=30, description="Frames analysed per second.")
+    width: int | None = Field(default=None, ge=16, le=8192, description="Requested capture width (devices).")
+    height: int | None = Field(default=None, ge=16, le=8192, description="Requested capture height (devices).")
+    fourcc: str | None = Field(default=None, min_length=4, max_length=4, description="e.g. MJPG or YUYV (devices).")
+    framing_interval_s: float = Field(
+        default=60, ge=1, description="How often the advisory framing/background checks run."
+    )
+    thresholds: VideoThresholds = Field(default_factory=VideoThresholds)
+
+
 class SimulationConfig(Strict):
     """Only for the simulated venue (demo and tests): a check that flips between ok and warn."""
 
@@ -279,4 +296,5 @@ class Settings(Strict):
     contacts: ContactsConfig = Field(default_factory=ContactsConfig)
     host: HostConfig = Field(default_factory=HostConfig)
     snmp: SnmpConfig = Field(default_factory=SnmpConfig)
+    video: VideoConfig | None = None
     simulation: SimulationConfig | None = None

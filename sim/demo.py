@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +29,7 @@ from rich.console import Console
 
 from sim.broker import Mosquitto
 from sim.netcut import CuttableProxy
+from sim.ports import free_port
 from sim.snmp import SnmpSimulator
 from sim.venue import write_config
 
@@ -104,6 +107,39 @@ def snmp_devices(snmp: SnmpSimulator) -> str:
     return text
 
 
+def start_video(port: int) -> subprocess.Popen[bytes] | None:
+    """The venue's uplink picture: ffmpeg's moving test pattern, H.264 in MPEG-TS over UDP."""
+    if shutil.which("ffmpeg") is None:
+        return None
+    return subprocess.Popen(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=25",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-g",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "mpegts",
+            f"udp://127.0.0.1:{port}?pkt_size=1316",
+        ],
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="venue-agent-demo-"))
     (workdir / "broker").mkdir()
@@ -111,10 +147,13 @@ def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
     broker.start()
     uplink = CuttableProxy(broker.port)  # the venue's line to the hub, which the demo cuts midway
     snmp = SnmpSimulator().start()  # the venue's codec and switches, answering SNMP on loopback
+    video_port = free_port(socket.SOCK_DGRAM)
+    video = start_video(video_port)
+    video_config = f'\n[video]\nsource = "udp://127.0.0.1:{video_port}"\nrate_hz = 1\n' if video else ""
     config = write_config(
         workdir / "venue",
         f"mqtt://127.0.0.1:{uplink.port}",
-        extra=snmp_devices(snmp),
+        extra=snmp_devices(snmp) + video_config,
         flap_interval_s=2,
         status_interval_s=10,
         metrics_interval_s=5,
@@ -155,6 +194,9 @@ def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
         if agent.poll() is None:
             agent.kill()
         hub.close()
+        if video is not None:
+            video.kill()
+            video.wait()
         snmp.stop()
         uplink.close()
         broker.close()

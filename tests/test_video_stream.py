@@ -117,3 +117,18 @@ def test_daemon_reports_a_lost_stream_and_its_return(broker, hub, start_agent):
     finally:
         stream.kill()
         stream.wait()
+
+
+@needs_ffmpeg
+def test_keyframes_only_decoding_reads_the_stream(tmp_path):
+    port = free_port(socket.SOCK_DGRAM)
+    stream = start_stream(port, seconds=12)
+    try:
+        result = probe(f"udp://127.0.0.1:{port}", "--seconds", "3", "--decode", "keyframes", "--json")
+    finally:
+        stream.kill()
+        stream.wait()
+    report = json.loads(result.stdout)
+    assert result.returncode == 0, report["findings"]
+    assert report["frames"] >= 2 and report["width"] == 1280  # keyframes every second (GOP 25 at 25 fps)
+    assert report["metrics"]["sharpness"] > 24

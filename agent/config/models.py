@@ -278,6 +278,9 @@ class VideoConfig(Strict):
     framing_interval_s: float = Field(
         default=60, ge=1, description="How often the advisory framing/background checks run."
     )
+    decode: Literal["all", "keyframes"] = Field(
+        default="all", description="Network streams: `keyframes` decodes only intra frames (ffmpeg), far less CPU."
+    )
     thresholds: VideoThresholds = Field(default_factory=VideoThresholds)
 
 

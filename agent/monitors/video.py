@@ -56,7 +56,7 @@ def build(settings: Settings) -> list[Monitor]:
                 reporter.report(judge_framing(framing))
                 reporter.report(judge_background(framing))
 
-        sampler = Sampler(source, config.rate_hz, on_frame, on_loss)
+        sampler = Sampler(source, config.rate_hz, on_frame, on_loss, decode=config.decode)
         sampler.start()
         try:
             while True:

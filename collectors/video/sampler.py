@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 
+from collectors.video.keyframes import keyframes
 from collectors.video.source import VideoSource, VideoSourceError, open_capture, read_image
 
+EARLY = 0.2  # share of a period by which a frame may come early and still be taken
 Frame = tuple[float, np.ndarray]  # (seconds: wall clock for live sources, media time for files)
 
 
@@ -25,6 +27,7 @@ def frames(
     rate_hz: float,
     stop: threading.Event | None = None,
     clock: Callable[[], float] = time.monotonic,
+    decode: str = "all",
 ) -> Iterator[Frame]:
     """Sampled frames until the source ends (StopIteration) or `stop` is set.
 
@@ -38,6 +41,9 @@ def frames(
         while not stop.is_set():
             yield clock(), image
             stop.wait(period)
+        return
+    if decode == "keyframes" and source.kind == "url":
+        yield from keyframes(source, period, stop, clock)
         return
     capture = open_capture(source)
     try:
@@ -57,7 +63,7 @@ def _live(
         if not capture.grab():
             return
         now = clock()
-        if now >= due:
+        if now >= due - EARLY * period:  # a frame a little early is as good as on time
             ok, frame = capture.retrieve()
             if not ok or frame is None:
                 return
@@ -91,6 +97,7 @@ class Sampler(threading.Thread):
         on_frame: Callable[[float, np.ndarray], None],
         on_loss: Callable[[str], None],
         backoff_s: tuple[float, float] = (1.0, 30.0),
+        decode: str = "all",
     ):
         super().__init__(name=f"video-sampler {source.spec}", daemon=True)
         self.source = source
@@ -98,6 +105,7 @@ class Sampler(threading.Thread):
         self.on_frame = on_frame
         self.on_loss = on_loss
         self.backoff_s = backoff_s
+        self.decode = decode
         self.stopping = threading.Event()
         self.opened = 0
 
@@ -106,7 +114,7 @@ class Sampler(threading.Thread):
         while not self.stopping.is_set():
             got_frame = False
             try:
-                for at, frame in frames(self.source, self.rate_hz, self.stopping):
+                for at, frame in frames(self.source, self.rate_hz, self.stopping, decode=self.decode):
                     got_frame = True
                     delay = self.backoff_s[0]
                     self.on_frame(at, frame)

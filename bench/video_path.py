@@ -32,6 +32,7 @@ from collectors.video.sampler import Sampler, frames
 from collectors.video.source import parse_source
 from probes.video_metrics import measure
 from sim.ports import free_port
+from sim.stream import start_udp_stream
 
 FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error"]
 
@@ -127,33 +128,7 @@ def main() -> None:
         )
         for decode in ("all", "keyframes"):
             port = free_port(socket.SOCK_DGRAM)
-            sender = subprocess.Popen(
-                [
-                    *FFMPEG,
-                    "-re",
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    "testsrc2=size=1920x1080:rate=25",
-                    "-t",
-                    "40",
-                    "-c:v",
-                    "libx264",
-                    "-preset",
-                    "ultrafast",
-                    "-tune",
-                    "zerolatency",
-                    "-g",
-                    "25",
-                    "-b:v",
-                    "4M",
-                    "-pix_fmt",
-                    "yuv420p",
-                    "-f",
-                    "mpegts",
-                    f"udp://127.0.0.1:{port}?pkt_size=1316",
-                ]
-            )
+            sender = start_udp_stream(port, 40, size="1920x1080", bitrate="4M")
             try:
                 threading.Event().wait(1.0)
                 share, count = cpu_share(20, f"udp://127.0.0.1:{port}", decode)

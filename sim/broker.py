@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from sim.ports import free_port, wait_for_listener
+from sim.stream import stop_process
 
 
 class MosquittoNotInstalled(RuntimeError):
@@ -68,14 +69,8 @@ class Mosquitto:
             self._process = None
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            self._process = None
+        stop_process(self._process)
+        self._process = None
 
     def close(self) -> None:
         self.stop()

@@ -31,6 +31,7 @@ from sim.broker import Mosquitto
 from sim.netcut import CuttableProxy
 from sim.ports import free_port
 from sim.snmp import SnmpSimulator
+from sim.stream import start_udp_stream
 from sim.venue import write_config
 
 LEAF_STYLE = {"availability": "bold cyan", "status": "green", "events": "yellow", "metrics": "blue"}
@@ -111,33 +112,7 @@ def start_video(port: int) -> subprocess.Popen[bytes] | None:
     """The venue's uplink picture: ffmpeg's moving test pattern, H.264 in MPEG-TS over UDP."""
     if shutil.which("ffmpeg") is None:
         return None
-    return subprocess.Popen(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1280x720:rate=25",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-            "-g",
-            "25",
-            "-pix_fmt",
-            "yuv420p",
-            "-f",
-            "mpegts",
-            f"udp://127.0.0.1:{port}?pkt_size=1316",
-        ],
-        stdin=subprocess.DEVNULL,
-    )
+    return start_udp_stream(port)
 
 
 def run_demo(seconds: float | None, outage: bool, console: Console) -> int:

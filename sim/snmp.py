@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from sim.ports import free_port
+from sim.stream import stop_process
 
 OWN_RECORDINGS = Path(__file__).parent / "snmprec"
 SHARED_RECORDINGS = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "snmp"
@@ -92,14 +93,8 @@ class SnmpSimulator:
         return sorted(path.stem for directory in self.data_dirs for path in directory.glob("*.snmprec"))
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            self._process = None
+        stop_process(self._process)
+        self._process = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> SnmpSimulator:

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import skimage.data
 
+from sim.stream import start_udp_stream
+
 PHOTOS = ("astronaut", "coffee", "chelsea")
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 
@@ -34,36 +36,8 @@ def desaturated(image: np.ndarray, keep: float) -> np.ndarray:
     return cv2.addWeighted(image, keep, gray, 1 - keep, 0)
 
 
-def stream_cmd(port: int, seconds: float, source: list[str] | None = None) -> list[str]:
-    """ffmpeg sending H.264 in MPEG-TS over UDP to 127.0.0.1:port, in real time."""
-    source = source or ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25"]
-    return [
-        "ffmpeg",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-re",
-        *source,
-        "-t",
-        str(seconds),
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-tune",
-        "zerolatency",
-        "-g",
-        "25",
-        "-pix_fmt",
-        "yuv420p",
-        "-f",
-        "mpegts",
-        f"udp://127.0.0.1:{port}?pkt_size=1316",
-    ]
-
-
-def start_stream(port: int, seconds: float, source: list[str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(stream_cmd(port, seconds, source), stdin=subprocess.DEVNULL)
+def start_stream(port: int, seconds: float) -> subprocess.Popen[bytes]:
+    return start_udp_stream(port, seconds)
 
 
 def still_video(path: Path, image: np.ndarray, seconds: float) -> Path:

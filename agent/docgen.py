@@ -17,6 +17,7 @@ from agent.config.models import Settings
 from agent.contract.schemas import render_schemas
 from agent.messages import AGENT_MESSAGES
 from agent.monitors.simulation import SIM_MESSAGES
+from probes.audio import AUDIO_MESSAGES
 from probes.catalog import Catalog
 from probes.host import HOST_MESSAGES
 from probes.snmp import SNMP_MESSAGES
@@ -30,6 +31,7 @@ CATALOGS: dict[str, Catalog] = {
     "SNMP checks (第十三条)": SNMP_MESSAGES,
     "video checks (第十七条; framing 第十五条, background 第十六条)": VIDEO_MESSAGES,
     "video framing and background (advisory)": FRAMING_MESSAGES,
+    "audio checks (第十七条)": AUDIO_MESSAGES,
     "simulated venue (demo only)": SIM_MESSAGES,
 }
 

@@ -11,6 +11,7 @@ import click
 
 from agent import __version__
 from agent.cli import status_view
+from agent.cli.probe_audio import probe_audio
 from agent.cli.probe_snmp import probe_snmp
 from agent.cli.probe_video import probe_video
 from agent.config import ConfigError, Settings, load_config
@@ -119,6 +120,7 @@ def probe() -> None:
 
 probe.add_command(probe_snmp)
 probe.add_command(probe_video)
+probe.add_command(probe_audio)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Audio capture: a sound input through PortAudio (sounddevice) into a ring buffer, or a file."""

@@ -1,0 +1,136 @@
+"""Where the uplink sound comes from: a sound input (`device:NAME_OR_INDEX`) or a file (WAV/FLAC)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from collectors.audio.ring import RingBuffer
+
+
+class AudioSourceError(Exception):
+    """The source cannot be opened or read; the message names the source and the reason."""
+
+
+@dataclass(frozen=True)
+class AudioSource:
+    spec: str
+    device: str | int | None  # None for a file
+    channel: int = 0  # which channel of a multichannel input is the uplink mix (0-based)
+
+    @property
+    def is_device(self) -> bool:
+        return self.device is not None
+
+
+def parse_source(spec: str, channel: int = 0) -> AudioSource:
+    text = spec.strip()
+    if not text:
+        raise AudioSourceError("empty audio source")
+    if channel < 0:
+        raise AudioSourceError(f"channel must be 0 or more, got {channel}")
+    if text.startswith("device:"):
+        name = text.removeprefix("device:").strip()
+        if not name:
+            raise AudioSourceError("device: needs a name or an index, e.g. device:0 or device:USB Audio")
+        return AudioSource(text, int(name) if name.isdigit() else name, channel)
+    return AudioSource(text, None, channel)
+
+
+def read_file(source: AudioSource, seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Mono float32 samples of the chosen channel, and the sample rate."""
+    path = Path(source.spec)
+    if not path.exists():
+        raise AudioSourceError(f"{source.spec}: no such file")
+    try:
+        info = soundfile.info(str(path))
+        frames = -1 if seconds is None else int(seconds * info.samplerate)
+        data, rate = soundfile.read(str(path), frames=frames, dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise AudioSourceError(f"{source.spec}: not a readable sound file: {exc}") from None
+    if source.channel >= data.shape[1]:
+        raise AudioSourceError(f"{source.spec}: has {data.shape[1]} channel(s), channel {source.channel} asked for")
+    return np.ascontiguousarray(data[:, source.channel]), int(rate)
+
+
+class LiveInput:
+    """An open sound input writing the chosen channel into a ring buffer; counts overflows."""
+
+    def __init__(self, source: AudioSource, rate: int = 48000, buffer_s: float = 30.0, channels: int | None = None):
+        import sounddevice  # imported here: PortAudio is only needed for live input
+
+        self.source = source
+        self.rate = rate
+        self.ring = RingBuffer(int(rate * buffer_s))
+        self.overflows = 0
+        self.error: str | None = None
+        self.callbacks = 0
+        try:
+            info = sounddevice.query_devices(source.device, "input")
+        except (ValueError, sounddevice.PortAudioError) as exc:
+            raise AudioSourceError(f"{source.spec}: no such input device ({exc})") from None
+        self.channels = channels or max(1, min(int(info["max_input_channels"]), source.channel + 1))
+        if source.channel >= self.channels:
+            raise AudioSourceError(
+                f"{source.spec}: has {self.channels} input channel(s), channel {source.channel} asked"
+            )
+        column = source.channel
+        # 16-bit is what line inputs deliver; asking for it avoids a format conversion layer in ALSA
+        # (which, through plug, was seen to mangle the signal). Scaled into a preallocated buffer.
+        scratch = np.zeros(rate, dtype=np.float32)
+        scale = np.float32(1.0 / 32768.0)
+
+        def callback(indata, frames, time_info, status) -> None:  # PortAudio's thread: keep it tiny
+            if status.input_overflow:
+                self.overflows += 1
+            if frames > len(scratch):
+                return  # a block over a second long: not something PortAudio delivers
+            block = scratch[:frames]
+            np.multiply(indata[:, column], scale, out=block, casting="unsafe")
+            self.ring.write(block)
+            self.callbacks += 1
+
+        def finished() -> None:
+            if self.error is None:
+                self.error = "the input stream stopped (device removed?)"
+
+        try:
+            self.stream = sounddevice.InputStream(
+                device=source.device,
+                channels=self.channels,
+                samplerate=rate,
+                dtype="int16",
+                callback=callback,
+                finished_callback=finished,
+            )
+            self.stream.start()
+        except sounddevice.PortAudioError as exc:
+            raise AudioSourceError(f"{source.spec}: cannot open: {exc}") from None
+        self.started = time.monotonic()
+
+    @property
+    def active(self) -> bool:
+        return self.stream.active and self.error is None
+
+    def wait_for(self, seconds: float, stop: threading.Event | None = None) -> np.ndarray:
+        """The next `seconds` of sound from now (fewer if the input stops); blocks until captured."""
+        needed = int(seconds * self.rate)
+        start = self.ring.written
+        deadline = time.monotonic() + seconds + 5
+        while self.ring.written < start + needed and time.monotonic() < deadline and self.active:
+            if stop is not None and stop.is_set():
+                break
+            time.sleep(0.02)
+        available = min(needed, self.ring.written - start)
+        block = self.ring.read(start, available)
+        return block if block is not None else self.ring.latest(available)
+
+    def close(self) -> None:
+        self.error = self.error or "closed"
+        self.stream.abort(ignore_errors=True)
+        self.stream.close(ignore_errors=True)

@@ -1,0 +1,238 @@
+"""Art. 17 verdicts on the uplink sound: loud (洪亮), clear (清楚), free of noise (无杂音).
+
+Thresholds and why they sit where they do: docs/audio.md. Verdicts use Band hysteresis, so a
+level hovering at a threshold does not flap between windows.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from probes.audio_metrics import AudioMetrics
+from probes.catalog import Catalog
+from probes.findings import Article, Finding, Verdict
+from probes.hysteresis import Band
+
+AUDIO_MESSAGES = Catalog(
+    {
+        "audio.level.ok": ("声音洪亮适中（响度 {value:.1f} LUFS）", "sound level good (loudness {value:.1f} LUFS)"),
+        "audio.level.quiet": (
+            "声音偏小：响度 {value:.1f} LUFS（应不低于 {threshold:.0f}），请调高话筒或调音台增益",
+            "sound too quiet: {value:.1f} LUFS (should be at least {threshold:.0f}); raise the mic or mixer gain",
+        ),
+        "audio.level.loud": (
+            "声音过大：响度 {value:.1f} LUFS（应不高于 {threshold:.0f}）",
+            "sound too loud: {value:.1f} LUFS (should be at most {threshold:.0f})",
+        ),
+        "audio.level.clipping": (
+            "声音削波失真：{value:.2%} 的采样达到满幅，请降低增益",
+            "sound clipping: {value:.2%} of samples at full scale; lower the gain",
+        ),
+        "audio.level.no_speech": ("未检测到讲话声", "no speech detected"),
+        "audio.clarity.ok": ("声音清楚（信噪比 {value:.0f} dB）", "sound is clear (SNR {value:.0f} dB)"),
+        "audio.clarity.low_snr": (
+            "声音不清楚：信噪比 {value:.0f} dB（应不低于 {threshold:.0f} dB）",
+            "sound not clear: SNR {value:.0f} dB (should be at least {threshold:.0f} dB)",
+        ),
+        "audio.clarity.unknown": ("无讲话，无法评估清晰度", "no speech: clarity cannot be judged"),
+        "audio.noise.ok": ("无明显杂音（底噪 {value:.0f} dBFS）", "no audible noise (noise floor {value:.0f} dBFS)"),
+        "audio.noise.hum": (
+            "有 {hz:.0f} Hz 交流哼声（高出周围 {value:.0f} dB），请检查接地与线缆",
+            "{hz:.0f} Hz mains hum ({value:.0f} dB above its surroundings): check grounding and cables",
+        ),
+        "audio.noise.floor": (
+            "底噪过高：{value:.0f} dBFS（应不高于 {threshold:.0f}）",
+            "noise floor too high: {value:.0f} dBFS (should be at most {threshold:.0f})",
+        ),
+        "audio.noise.dropouts": ("声音断续：{value} 次中断", "sound drops out: {value} gap(s)"),
+        "audio.signal.ok": ("音频输入正常", "audio input present"),
+        "audio.signal.none": ("无音频输入：{detail}", "no audio input: {detail}"),
+        "audio.signal.silent": ("音频输入无声（数字静音）", "audio input is digital silence"),
+    }
+)
+
+
+class AudioThresholds(BaseModel):
+    """Defaults are justified in docs/audio.md; every one can be set in `[audio.thresholds]`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quiet_warn_lufs: float = Field(default=-30)
+    quiet_fail_lufs: float = Field(default=-40)
+    loud_warn_lufs: float = Field(default=-12)
+    loud_fail_lufs: float = Field(default=-8)
+    clipping_warn_frac: float = Field(default=0.0005, ge=0, le=1)
+    clipping_fail_frac: float = Field(default=0.005, ge=0, le=1)
+    snr_warn_db: float = Field(default=20)
+    snr_fail_db: float = Field(default=15)
+    hum_warn_db: float = Field(default=12)
+    hum_fail_db: float = Field(default=20)
+    noise_floor_warn_dbfs: float = Field(default=-50)
+    noise_floor_fail_dbfs: float = Field(default=-40)
+    dropouts_warn: int = Field(default=1, ge=1)
+    dropouts_fail: int = Field(default=5, ge=1)
+    min_speech_frac: float = Field(default=0.05, ge=0, le=1, description="Below this, level and SNR are not judged.")
+    mains_hz: float = Field(default=50, description="China's mains: 50 Hz (60 Hz elsewhere).")
+    hysteresis: float = Field(default=0.1, ge=0, le=0.5)
+
+
+def _finding(check: str, verdict: Verdict, code: str, value=None, threshold=None, unit=None, **fields) -> Finding:
+    return Finding(
+        check=check,
+        verdict=verdict,
+        code=code,
+        article=Article.ART17,
+        value=value,
+        threshold=threshold,
+        unit=unit,
+        message=AUDIO_MESSAGES.render(code, value=value, threshold=threshold, **fields),
+    )
+
+
+def _rank(verdict: Verdict) -> int:
+    return [Verdict.OK, Verdict.UNKNOWN, Verdict.WARN, Verdict.FAIL].index(verdict)
+
+
+class AudioJudge:
+    """Turns one window's metrics into findings, remembering the previous verdicts (hysteresis)."""
+
+    def __init__(self, thresholds: AudioThresholds, subject: str | None = None):
+        self.t = thresholds
+        self.subject = subject
+        self.previous: dict[str, Verdict] = {}
+
+    def _band(self, key: str, band: Band, value: float) -> Verdict:
+        verdict = band.judge(value, self.previous.get(key))
+        self.previous[key] = verdict
+        return verdict
+
+    def _bands(self, candidates: list[tuple[str, Band, float, str, float, float]]) -> tuple[Verdict, str, float, float]:
+        """The worst of several (key, band, value, code, warn, fail); returns verdict, code, value, threshold."""
+        results = []
+        for key, band, value, code, warn, fail in candidates:
+            verdict = self._band(key, band, value)
+            results.append((verdict, code, value, fail if verdict is Verdict.FAIL else warn))
+        return max(results, key=lambda item: _rank(item[0]))
+
+    def findings(self, metrics: AudioMetrics | None, signal_error: str | None = None) -> list[Finding]:
+        t, h = self.t, self.t.hysteresis
+        if metrics is None or signal_error is not None:
+            detail = signal_error or "no samples"
+            lost = [_finding("audio.signal", Verdict.FAIL, "audio.signal.none", detail=detail)]
+            lost += [
+                Finding(
+                    check=check,
+                    verdict=Verdict.UNKNOWN,
+                    code="audio.signal.none",
+                    article=Article.ART17,
+                    message=AUDIO_MESSAGES.render("audio.signal.none", detail=detail),
+                )
+                for check in ("audio.level", "audio.clarity", "audio.noise")
+            ]
+            return self._with_subject(lost)
+        if metrics.digital_silence:
+            signal = _finding("audio.signal", Verdict.FAIL, "audio.signal.silent")
+        else:
+            signal = _finding("audio.signal", Verdict.OK, "audio.signal.ok")
+        findings = [signal]
+        speaking = metrics.speech_frac >= t.min_speech_frac and metrics.integrated_lufs is not None
+        clipping = self._bands(
+            [
+                (
+                    "clipping",
+                    Band(t.clipping_warn_frac, t.clipping_fail_frac, low=False, margin=h),
+                    metrics.clipping_frac,
+                    "audio.level.clipping",
+                    t.clipping_warn_frac,
+                    t.clipping_fail_frac,
+                )
+            ]
+        )
+        if speaking:
+            level = self._bands(
+                [
+                    (
+                        "quiet",
+                        Band(t.quiet_warn_lufs, t.quiet_fail_lufs, low=True, margin=h),
+                        metrics.integrated_lufs,
+                        "audio.level.quiet",
+                        t.quiet_warn_lufs,
+                        t.quiet_fail_lufs,
+                    ),
+                    (
+                        "loud",
+                        Band(t.loud_warn_lufs, t.loud_fail_lufs, low=False, margin=h),
+                        metrics.integrated_lufs,
+                        "audio.level.loud",
+                        t.loud_warn_lufs,
+                        t.loud_fail_lufs,
+                    ),
+                ]
+            )
+            verdict, code, value, threshold = max([level, clipping], key=lambda item: _rank(item[0]))
+            if verdict is Verdict.OK:
+                code, value, threshold = "audio.level.ok", metrics.integrated_lufs, t.quiet_warn_lufs
+            findings.append(_finding("audio.level", verdict, code, round(value, 4), threshold, None))
+        elif clipping[0] is not Verdict.OK:
+            findings.append(_finding("audio.level", clipping[0], clipping[1], round(clipping[2], 4), clipping[3]))
+        else:
+            findings.append(
+                _finding("audio.level", Verdict.WARN, "audio.level.no_speech", metrics.speech_frac, t.min_speech_frac)
+            )
+        if speaking and metrics.snr_db is not None:
+            verdict = self._band("snr", Band(t.snr_warn_db, t.snr_fail_db, low=True, margin=h), metrics.snr_db)
+            code = "audio.clarity.ok" if verdict is Verdict.OK else "audio.clarity.low_snr"
+            threshold = t.snr_fail_db if verdict is Verdict.FAIL else t.snr_warn_db
+            findings.append(_finding("audio.clarity", verdict, code, round(metrics.snr_db, 1), threshold, "dB"))
+        else:
+            findings.append(_finding("audio.clarity", Verdict.UNKNOWN, "audio.clarity.unknown"))
+        floor = metrics.noise_floor_dbfs if metrics.noise_floor_dbfs is not None else -120.0
+        verdict, code, value, threshold = self._bands(
+            [
+                (
+                    "hum",
+                    Band(t.hum_warn_db, t.hum_fail_db, low=False, margin=h),
+                    metrics.hum_db,
+                    "audio.noise.hum",
+                    t.hum_warn_db,
+                    t.hum_fail_db,
+                ),
+                (
+                    "floor",
+                    Band(t.noise_floor_warn_dbfs, t.noise_floor_fail_dbfs, low=False, margin=h),
+                    floor,
+                    "audio.noise.floor",
+                    t.noise_floor_warn_dbfs,
+                    t.noise_floor_fail_dbfs,
+                ),
+                (
+                    "dropouts",
+                    Band(t.dropouts_warn - 0.5, t.dropouts_fail - 0.5, low=False, margin=0),
+                    metrics.dropouts,
+                    "audio.noise.dropouts",
+                    t.dropouts_warn,
+                    t.dropouts_fail,
+                ),
+            ]
+        )
+        if verdict is Verdict.OK:
+            findings.append(
+                _finding("audio.noise", verdict, "audio.noise.ok", round(floor, 1), t.noise_floor_warn_dbfs, "dBFS")
+            )
+        else:
+            findings.append(
+                _finding(
+                    "audio.noise",
+                    verdict,
+                    code,
+                    round(value, 1) if code != "audio.noise.dropouts" else int(value),
+                    threshold,
+                    hz=metrics.hum_hz or t.mains_hz,
+                )
+            )
+        return self._with_subject(findings)
+
+    def _with_subject(self, findings: list[Finding]) -> list[Finding]:
+        for finding in findings:
+            finding.subject = self.subject
+        return findings

@@ -39,6 +39,7 @@ from agent.contract.topics import VenueTopics
 from agent.link import BrokerLink
 from agent.messages import AGENT_MESSAGES
 from agent.monitors import Monitor
+from agent.monitors import audio as audio_monitor
 from agent.monitors import host as host_monitor
 from agent.monitors import simulation as simulation_monitor
 from agent.monitors import snmp as snmp_monitor
@@ -51,7 +52,13 @@ from probes.findings import Finding, Message, Verdict
 
 log = logging.getLogger(__name__)
 
-MONITOR_BUILDERS = (host_monitor.build, snmp_monitor.build, video_monitor.build, simulation_monitor.build)
+MONITOR_BUILDERS = (
+    host_monitor.build,
+    snmp_monitor.build,
+    video_monitor.build,
+    audio_monitor.build,
+    simulation_monitor.build,
+)
 _SEVERITY = {Verdict.FAIL: Severity.CRITICAL, Verdict.WARN: Severity.WARNING}
 
 

@@ -31,6 +31,7 @@ from sim.broker import Mosquitto
 from sim.netcut import CuttableProxy
 from sim.ports import free_port
 from sim.snmp import SnmpSimulator
+from sim.speech import have_espeak, room, write
 from sim.stream import start_udp_stream
 from sim.venue import write_config
 
@@ -125,10 +126,15 @@ def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
     video_port = free_port(socket.SOCK_DGRAM)
     video = start_video(video_port)
     video_config = f'\n[video]\nsource = "udp://127.0.0.1:{video_port}"\nrate_hz = 1\n' if video else ""
+    audio_config = ""
+    if have_espeak():  # the venue's mixer output: Mandarin speech over a quiet room, looped in real time
+        uplink_wav = write(workdir / "uplink.wav", room())
+        audio_config = f'\n[audio]\nsource = "{uplink_wav}"\nwindow_s = 10\ninterval_s = 5\n'
+
     config = write_config(
         workdir / "venue",
         f"mqtt://127.0.0.1:{uplink.port}",
-        extra=snmp_devices(snmp) + video_config,
+        extra=snmp_devices(snmp) + video_config + audio_config,
         flap_interval_s=2,
         status_interval_s=10,
         metrics_interval_s=5,

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from probes.audio import AudioThresholds
 from probes.snmp import SnmpThresholds
 from probes.video import VideoThresholds
 
@@ -284,6 +285,17 @@ class VideoConfig(Strict):
     thresholds: VideoThresholds = Field(default_factory=VideoThresholds)
 
 
+class AudioConfig(Strict):
+    """The uplink sound (Art. 17: loud, clear, free of noise)."""
+
+    source: str = Field(min_length=1, description="`device:NAME_OR_INDEX` (a sound input), or a file played in a loop.")
+    channel: int = Field(default=0, ge=0, le=63, description="Which input channel carries the uplink mix (0-based).")
+    rate: int = Field(default=48000, ge=8000, le=192000, description="Sample rate of a live input.")
+    window_s: float = Field(default=10, ge=1, le=60, description="Verdicts judge the last window_s seconds.")
+    interval_s: float = Field(default=5, ge=1, le=600, description="How often the window is judged.")
+    thresholds: AudioThresholds = Field(default_factory=AudioThresholds)
+
+
 class SimulationConfig(Strict):
     """Only for the simulated venue (demo and tests): a check that flips between ok and warn."""
 
@@ -300,4 +312,5 @@ class Settings(Strict):
     host: HostConfig = Field(default_factory=HostConfig)
     snmp: SnmpConfig = Field(default_factory=SnmpConfig)
     video: VideoConfig | None = None
+    audio: AudioConfig | None = None
     simulation: SimulationConfig | None = None

@@ -134,3 +134,46 @@ class LiveInput:
         self.error = self.error or "closed"
         self.stream.abort(ignore_errors=True)
         self.stream.close(ignore_errors=True)
+
+
+class FileInput(threading.Thread):
+    """A sound file played into a ring buffer in real time, looping: a stand-in for a live input
+    (the demo's simulated venue, tests), with the same interface as LiveInput."""
+
+    def __init__(self, source: AudioSource, buffer_s: float = 30.0, block_s: float = 0.1):
+        samples, rate = read_file(source)
+        if samples.size == 0:
+            raise AudioSourceError(f"{source.spec}: no samples")
+        super().__init__(name=f"audio-file {source.spec}", daemon=True)
+        self.source, self.samples, self.rate = source, samples, rate
+        self.ring = RingBuffer(int(rate * buffer_s))
+        self.overflows = 0
+        self.error: str | None = None
+        self.block = max(1, int(rate * block_s))
+        self._halt = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        position, started, played = 0, time.monotonic(), 0
+        while not self._halt.is_set():
+            block = self.samples[position : position + self.block]
+            if len(block) < self.block:  # wrap around: the file loops
+                block = np.concatenate((block, self.samples[: self.block - len(block)]))
+            self.ring.write(block)
+            position = (position + self.block) % len(self.samples)
+            played += self.block
+            self._halt.wait(max(0.0, started + played / self.rate - time.monotonic()))
+
+    @property
+    def active(self) -> bool:
+        return self.is_alive() and self.error is None
+
+    def close(self) -> None:
+        self.error = self.error or "closed"
+        self._halt.set()
+        self.join(timeout=2)
+
+
+def open_input(source: AudioSource, rate: int, buffer_s: float) -> LiveInput | FileInput:
+    """A live input for `device:…`, a real-time file player otherwise."""
+    return LiveInput(source, rate=rate, buffer_s=buffer_s) if source.is_device else FileInput(source, buffer_s)

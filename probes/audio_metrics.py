@@ -24,7 +24,7 @@ HUM_MAX_SECONDS = 120  # longer recordings are sampled for the hum spectrum
 FLOOR_DBFS = -120.0  # digital silence counts as this level: below anything measurable
 HUM_DETECT_DB = 12.0  # a hum line this far above the neighbouring spectrum counts as hum (voices reach ~9)
 ACTIVITY_MARGIN_DB = 12.0  # speech = frames this far above the noise floor (P.56-like)
-NOISE_PERCENTILE = 5  # the quietest 5 % of 20 ms frames: pauses between phrases, not quiet syllables
+NOISE_PERCENTILE = 2  # the quietest 2 % of 20 ms frames: a pause of 0.2 s in 10 s is enough, quiet syllables are not
 
 
 def db(power: float) -> float:

@@ -31,6 +31,7 @@ def speech(seconds: float = 12.0) -> np.ndarray:
     data, rate = soundfile.read(io.BytesIO(out.stdout), dtype="float64")
     data = resample_poly(data, RATE, rate)
     data = data / np.abs(data).max() * 10 ** (-6 / 20)
+    data = np.concatenate((data, np.zeros(int(0.6 * RATE))))  # a breath between sentences, as people pause
     repeats = int(np.ceil(seconds * RATE / len(data)))
     return np.tile(data, repeats)[: int(seconds * RATE)]
 

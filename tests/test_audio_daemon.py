@@ -13,7 +13,7 @@ pytestmark = needs_espeak
 
 def test_daemon_judges_the_audio_window_and_reports_hum(broker, hub, start_agent, tmp_path):
     path = write(tmp_path / "uplink.wav", np.concatenate([room(), with_hum(room(), -40)]))
-    extra = f'\n[audio]\nsource = "{path}"\nwindow_s = 8\ninterval_s = 1\n'
+    extra = f'\n[audio]\nsource = "{path}"\nwindow_s = 10\ninterval_s = 1\n'
     agent = start_agent(broker.url, flap_interval_s=3600, status_interval_s=1, extra=extra)
     status = hub.wait_for(lambda m: m.topic == f"{BASE}/status" and "audio.level" in m.json()["checks"], timeout=30)[
         -1

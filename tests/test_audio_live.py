@@ -32,13 +32,13 @@ def probe_device(env: dict[str, str], *args: str) -> dict:
 
 
 def test_live_input_through_portaudio_judges_the_uplink(tmp_path):
-    clean = probe_device(alsa_home(tmp_path / "clean", np.tile(room(), 3)), "--seconds", "6")
-    assert clean["seconds"] == pytest.approx(6.0) and clean["overflows"] == 0
+    clean = probe_device(alsa_home(tmp_path / "clean", np.tile(room(), 6)), "--seconds", "10")
+    assert clean["seconds"] == pytest.approx(10.0) and clean["overflows"] == 0
     verdicts = {f["check"]: f["verdict"] for f in clean["findings"]}
     assert verdicts == {"audio.signal": "ok", "audio.level": "ok", "audio.clarity": "ok", "audio.noise": "ok"}
     assert -30 < clean["metrics"]["integrated_lufs"] < -20
 
-    hum = probe_device(alsa_home(tmp_path / "hum", np.tile(with_hum(room(), -45), 3)), "--seconds", "6")
+    hum = probe_device(alsa_home(tmp_path / "hum", np.tile(with_hum(room(), -45), 6)), "--seconds", "10")
     assert hum["metrics"]["hum_hz"] == 50
     assert {f["check"]: f["verdict"] for f in hum["findings"]}["audio.noise"] != "ok" and hum["code"] >= 1
 

@@ -191,3 +191,20 @@ def test_snmp_devices_validate_with_clear_errors():
     bad_threshold = MINIMAL + "[snmp.thresholds]\ncpu_warn_pct = 120\n"
     [issue] = issues_of(bad_threshold)
     assert issue.field == "snmp.thresholds.cpu_warn_pct" and issue.line == 14
+
+
+def test_conferences_in_the_config():
+    good = MINIMAL + (
+        '[[conference]]\nid = "c1"\ntitle = "全省会议"\nkind = "provincial"\n'
+        "start = 2026-12-02T14:30:00+08:00\nduration_min = 60\n"
+    )
+    settings = parse_config(good, Path("v.toml"))
+    assert settings.conference[0].kind == "provincial" and settings.schedule.timezone == "Asia/Shanghai"
+    naive = good.replace("2026-12-02T14:30:00+08:00", "2026-12-02T14:30:00")
+    [issue] = issues_of(naive)
+    assert issue.field == "conference[0].start" and issue.line == 17 and "timezone" in issue.message
+    twice = good + good[len(MINIMAL) :]
+    [issue] = issues_of(twice)
+    assert "conference ids must be unique: c1" in issue.message
+    [issue] = issues_of(MINIMAL + '[schedule]\ntimezone = "Mars/Olympus"\n')
+    assert issue.field == "schedule.timezone" and "unknown time zone" in issue.message

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from agent import __version__
-from agent.cli import status_view
+from agent.cli import schedule_view, status_view
 from agent.cli.probe_audio import probe_audio
 from agent.cli.probe_snmp import probe_snmp
 from agent.cli.probe_video import probe_video
@@ -111,6 +111,15 @@ def status(config_path: Path, as_json: bool, timeout: float) -> None:
     """
     settings = _load_or_exit(config_path)
     sys.exit(status_view.show(settings, as_json=as_json, timeout_s=timeout))
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--all", "include_past", is_flag=True, help="Also conferences that have ended.")
+def schedule(config_path: Path, as_json: bool, include_past: bool) -> None:
+    """Conferences ahead and their Art. 14 checkpoints (eve test, power-on, roll call, seating, …)."""
+    schedule_view.show(_load_or_exit(config_path), as_json, include_past)
 
 
 @main.group()

@@ -10,9 +10,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from agent.timeline import Conference
 from probes.audio import AudioThresholds
 from probes.snmp import SnmpThresholds
 from probes.video import VideoThresholds
@@ -296,6 +298,21 @@ class AudioConfig(Strict):
     thresholds: AudioThresholds = Field(default_factory=AudioThresholds)
 
 
+class ScheduleConfig(Strict):
+    """Where the schedule's local times live (Art. 14's "15:00 the day before" is local time)."""
+
+    timezone: str = Field(default="Asia/Shanghai", description="IANA time zone name.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from None
+        return value
+
+
 class SimulationConfig(Strict):
     """Only for the simulated venue (demo and tests): a check that flips between ok and warn."""
 
@@ -313,4 +330,14 @@ class Settings(Strict):
     snmp: SnmpConfig = Field(default_factory=SnmpConfig)
     video: VideoConfig | None = None
     audio: AudioConfig | None = None
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    conference: list[Conference] = Field(default_factory=list, description="Scheduled conferences ([[conference]]).")
     simulation: SimulationConfig | None = None
+
+    @model_validator(mode="after")
+    def _unique_conferences(self) -> Settings:
+        ids = [conference.id for conference in self.conference]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"conference ids must be unique: {', '.join(duplicates)}")
+        return self

@@ -1,0 +1,64 @@
+"""`venue-agent schedule`: the conferences ahead and the Art. 14 checkpoints the agent will act on."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from agent.config.models import Settings
+from agent.timeline import DURATION_LIMITS, checkpoints
+
+
+def schedule_document(settings: Settings, now: datetime, include_past: bool) -> list[dict]:
+    zone = ZoneInfo(settings.schedule.timezone)
+    document = []
+    for conference in sorted(settings.conference, key=lambda c: c.start):
+        if conference.end <= now and not include_past:
+            continue
+        limits = DURATION_LIMITS[conference.kind]
+        document.append(
+            {
+                "id": conference.id,
+                "title": conference.title,
+                "kind": conference.kind,
+                "start": conference.start.astimezone(zone).isoformat(),
+                "duration_min": conference.duration_min,
+                "allowed_min": None if limits is None else limits[1],
+                "over_art3_limit": limits is not None and conference.duration_min > limits[1],
+                "far_end": conference.far_end,
+                "checkpoints": [
+                    {"kind": p.kind.value, "at": p.at.astimezone(zone).isoformat()}
+                    for p in checkpoints(conference, zone)
+                ],
+            }
+        )
+    return document
+
+
+def show(settings: Settings, as_json: bool, include_past: bool) -> None:
+    now = datetime.now(UTC)
+    document = schedule_document(settings, now, include_past)
+    if as_json:
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    if not document:
+        console.print("no conferences ahead / 暂无会议安排")
+        return
+    for item in document:
+        warning = " [red](longer than Art. 3 allows)[/]" if item["over_art3_limit"] else ""
+        console.print(
+            f"[bold]{item['id']}[/] {item['title']} — {item['kind']}, {item['start']}, "
+            f"{item['duration_min']} min{warning}"
+        )
+        table = Table(show_header=True)
+        table.add_column("checkpoint")
+        table.add_column("at")
+        for point in item["checkpoints"]:
+            table.add_row(point["kind"], point["at"])
+        console.print(table)

@@ -1,0 +1,146 @@
+"""The Art. 14 timeline with an injected clock: a whole day of a venue in milliseconds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import ValidationError
+
+from agent.timeline import CheckpointKind, Conference, Timeline, checkpoints
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=ZONE)
+
+
+NATIONAL = Conference(id="gwy-1201", title="国务院电视电话会议", kind="national", start=at(2, 9), duration_min=60)
+FOLLOWUP = Conference(id="sheng-1201-f", title="贯彻落实会议", kind="followup", start=at(2, 10), duration_min=30)
+PROVINCIAL = Conference(
+    id="sheng-1202", title="全省安全生产电视电话会议", kind="provincial", start=at(2, 14, 30), duration_min=60
+)
+
+
+def run_day(timeline: Timeline, start: datetime, end: datetime, step: timedelta = timedelta(minutes=1)):
+    fired, skipped = [], []
+    now = start
+    while now <= end:
+        due = timeline.due(now)
+        fired += [(p.conference_id, p.kind, now) for p in due.run]
+        skipped += [(p.conference_id, p.kind) for p, _ in due.skipped]
+        now += step
+    return fired, skipped
+
+
+def test_checkpoints_follow_article_14():
+    national = {p.kind: p.at for p in checkpoints(NATIONAL, ZONE)}
+    assert national[CheckpointKind.POWER_ON_SELFTEST] == at(2, 7, 30)
+    assert national[CheckpointKind.ROLLCALL_SELFTEST] == at(2, 8)
+    assert national[CheckpointKind.SEATING_CHECK] == at(2, 8, 45)
+    assert CheckpointKind.EVE_DEBUG_SELFTEST not in national
+    provincial = {p.kind: p.at for p in checkpoints(PROVINCIAL, ZONE)}
+    assert provincial[CheckpointKind.EVE_DEBUG_SELFTEST] == at(1, 15)  # 15:00 the day before
+    assert provincial[CheckpointKind.ROLLCALL_SELFTEST] == at(2, 13, 30)
+    assert provincial[CheckpointKind.MEETING_END] == at(2, 15, 30)
+    assert CheckpointKind.POWER_ON_SELFTEST not in provincial
+
+
+def test_a_whole_day_every_checkpoint_fires_once_at_its_time():
+    timeline = Timeline([NATIONAL, FOLLOWUP, PROVINCIAL], ZONE)
+    fired, skipped = run_day(timeline, at(1, 0), at(2, 23, 59))
+    assert not skipped
+    expected = [(p.conference_id, p.kind, p.at) for c in (NATIONAL, FOLLOWUP, PROVINCIAL) for p in checkpoints(c, ZONE)]
+    assert sorted(fired, key=lambda f: (f[2], f[0])) == sorted(expected, key=lambda f: (f[2], f[0]))
+    assert len({(f[0], f[1]) for f in fired}) == len(fired)  # once each
+
+
+def test_started_late_runs_missed_pre_start_checks_at_once_unless_the_meeting_began():
+    timeline = Timeline([NATIONAL, PROVINCIAL], ZONE)
+    first = timeline.due(at(2, 8, 50))  # the agent comes up at 08:50: national starts at 09:00
+    ran = {(p.conference_id, p.kind) for p in first.run}
+    assert ("gwy-1201", CheckpointKind.POWER_ON_SELFTEST) in ran and (
+        "gwy-1201",
+        CheckpointKind.ROLLCALL_SELFTEST,
+    ) in ran
+    assert ("sheng-1202", CheckpointKind.EVE_DEBUG_SELFTEST) in ran  # its conference has not begun yet
+    later = Timeline([NATIONAL], ZONE).due(at(2, 9, 20))  # up only after the start
+    assert {p.kind for p in later.run} == {CheckpointKind.MEETING_START}
+    assert {p.kind for p, _ in later.skipped} == {
+        CheckpointKind.POWER_ON_SELFTEST,
+        CheckpointKind.ROLLCALL_SELFTEST,
+        CheckpointKind.SEATING_CHECK,
+    }
+
+
+def test_a_clock_jump_fires_each_checkpoint_once():
+    timeline = Timeline([PROVINCIAL], ZONE)
+    fired, _ = run_day(timeline, at(2, 13), at(2, 13, 40))
+    jumped_back, _ = run_day(timeline, at(2, 12), at(2, 13, 40))  # NTP steps the clock back an hour
+    jumped_ahead, skipped = run_day(timeline, at(2, 16), at(2, 16, 10), timedelta(minutes=5))
+    assert [f[1] for f in fired] == [CheckpointKind.EVE_DEBUG_SELFTEST, CheckpointKind.ROLLCALL_SELFTEST]
+    assert jumped_back == []  # nothing fires twice
+    # Jumping past the start: the seating check is passed over, the meeting's record still completes.
+    assert [f[1] for f in jumped_ahead] == [
+        CheckpointKind.MEETING_START,
+        CheckpointKind.MEETING_END,
+        CheckpointKind.POST_MEETING_SUMMARY,
+    ]
+    assert skipped == [("sheng-1202", CheckpointKind.SEATING_CHECK)]
+
+
+def test_overlapping_conferences_both_keep_their_checkpoints():
+    second = Conference(id="bumen-1", kind="department", start=at(2, 9, 30), duration_min=60)
+    timeline = Timeline([NATIONAL, second], ZONE)
+    fired, skipped = run_day(timeline, at(2, 6), at(2, 12))
+    assert not skipped
+    assert {f[0] for f in fired if f[1] is CheckpointKind.MEETING_START} == {"gwy-1201", "bumen-1"}
+    assert [c.id for c in timeline.current(at(2, 9, 45))] == ["gwy-1201", "bumen-1"]
+    assert timeline.next_at(at(2, 12)) is None
+
+
+def test_bad_conferences_are_refused_with_clear_errors():
+    with pytest.raises(ValidationError, match="timezone"):
+        Conference(id="x", kind="provincial", start=datetime(2026, 12, 2, 9, 0))  # no offset
+    with pytest.raises(ValidationError, match="kind"):
+        Conference(id="x", kind="weekly", start=at(2, 9))
+    with pytest.raises(ValidationError, match="'/'"):
+        Conference(id="a/b", kind="national", start=at(2, 9))
+
+
+def test_schedule_cli_lists_conferences_and_checkpoints(tmp_path):
+    from sim.venue import write_config
+
+    extra = """
+[[conference]]
+id = "sheng-2099"
+title = "全省会议"
+kind = "provincial"
+start = 2099-12-02T14:30:00+08:00
+duration_min = 120
+far_end = "10.0.0.1"
+"""
+    config = write_config(tmp_path, "mqtt://127.0.0.1:1", extra=extra)
+    result = subprocess.run(
+        [sys.executable, "-m", "agent", "schedule", "-c", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    [conference] = json.loads(result.stdout)
+    assert conference["id"] == "sheng-2099" and conference["over_art3_limit"] is True
+    kinds = [p["kind"] for p in conference["checkpoints"]]
+    assert kinds == [
+        "eve_debug_selftest",
+        "rollcall_selftest",
+        "seating_check",
+        "meeting_start",
+        "meeting_end",
+        "post_meeting_summary",
+    ]
+    assert conference["checkpoints"][0]["at"] == "2099-12-01T15:00:00+08:00"

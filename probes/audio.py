@@ -77,16 +77,7 @@ class AudioThresholds(BaseModel):
 
 
 def _finding(check: str, verdict: Verdict, code: str, value=None, threshold=None, unit=None, **fields) -> Finding:
-    return Finding(
-        check=check,
-        verdict=verdict,
-        code=code,
-        article=Article.ART17,
-        value=value,
-        threshold=threshold,
-        unit=unit,
-        message=AUDIO_MESSAGES.render(code, value=value, threshold=threshold, **fields),
-    )
+    return AUDIO_MESSAGES.finding(check, verdict, code, Article.ART17, value, threshold, unit, **fields)
 
 
 def _rank(verdict: Verdict) -> int:

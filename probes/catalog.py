@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from probes.findings import Message
+from probes.findings import Finding, Message, Verdict
 
 
 class Catalog:
@@ -29,3 +29,29 @@ class Catalog:
     def render(self, code: str, **fields: object) -> Message:
         zh, en = self._templates[code]
         return Message(zh=zh.format(**fields), en=en.format(**fields))
+
+    def finding(
+        self,
+        check: str,
+        verdict: Verdict,
+        code: str,
+        article: str,
+        value: float | int | str | bool | None = None,
+        threshold: float | int | str | None = None,
+        unit: str | None = None,
+        subject: str | None = None,
+        **fields: object,
+    ) -> Finding:
+        """A Finding whose message is this catalog's text for `code` (value and threshold are
+        available to the template as {value} and {threshold})."""
+        return Finding(
+            check=check,
+            verdict=verdict,
+            code=code,
+            article=article,
+            value=value,
+            threshold=threshold,
+            unit=unit,
+            subject=subject,
+            message=self.render(code, value=value, threshold=threshold, **fields),
+        )

@@ -107,16 +107,8 @@ class SnmpThresholds(BaseModel):
 def _finding(
     check: str, verdict: Verdict, code: str, device: str, value=None, threshold=None, unit=None, **fields: object
 ) -> Finding:
-    return Finding(
-        check=check,
-        verdict=verdict,
-        code=code,
-        subject=device,
-        article=Article.ART13,
-        value=value,
-        threshold=threshold,
-        unit=unit,
-        message=SNMP_MESSAGES.render(code, device=device, **fields),
+    return SNMP_MESSAGES.finding(
+        check, verdict, code, Article.ART13, value, threshold, unit, device, device=device, **fields
     )
 
 

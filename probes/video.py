@@ -105,16 +105,7 @@ class Sample:
 
 
 def _finding(check: str, verdict: Verdict, code: str, value=None, threshold=None, unit=None, **fields) -> Finding:
-    return Finding(
-        check=check,
-        verdict=verdict,
-        code=code,
-        article=Article.ART17,
-        value=value,
-        threshold=threshold,
-        unit=unit,
-        message=VIDEO_MESSAGES.render(code, value=value, threshold=threshold, **fields),
-    )
+    return VIDEO_MESSAGES.finding(check, verdict, code, Article.ART17, value, threshold, unit, **fields)
 
 
 class VideoJudge:

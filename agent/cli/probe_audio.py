@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import click
 import cv2
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 from scipy import signal
 
-from agent.cli.probe_output import exit_code, findings_json, print_findings
+from agent.cli.probe_output import exit_code, findings_json, print_findings, print_metrics
 from collectors.audio.source import AudioSourceError, LiveInput, parse_source, read_file
 from probes.audio import AudioJudge, AudioThresholds
 from probes.audio_metrics import loudness, measure
@@ -131,13 +129,6 @@ def probe_audio(
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         console = Console()
-        table = Table(title=f"{source}: {report['seconds']} s at {sample_rate} Hz")
-        table.add_column("metric")
-        table.add_column("value")
-        for name, value in report["metrics"].items():
-            table.add_row(
-                name, "—" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-            )
-        console.print(table)
+        print_metrics(console, f"{source}: {report['seconds']} s at {sample_rate} Hz", report["metrics"])
         print_findings(console, findings)
     raise SystemExit(exit_code(findings))

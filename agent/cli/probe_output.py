@@ -50,3 +50,14 @@ def print_findings(console: Console, findings: list[Finding]) -> None:
     console.print(table)
     code = exit_code(findings)
     console.print(f"[bold]{NAGIOS_WORD[code]}[/] (exit {code})")
+
+
+def print_metrics(console: Console, title: str, metrics: dict, value_heading: str = "value") -> None:
+    """A two-column table of a probe's metrics; absent values show as a dash."""
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column(value_heading)
+    for name, value in metrics.items():
+        absent = value is None or (isinstance(value, float) and value != value)  # None or NaN
+        table.add_row(name, "—" if absent else str(value))
+    console.print(table)

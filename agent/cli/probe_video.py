@@ -12,9 +12,8 @@ import click
 import cv2
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 
-from agent.cli.probe_output import exit_code, findings_json, print_findings
+from agent.cli.probe_output import exit_code, findings_json, print_findings, print_metrics
 from collectors.video.sampler import frames
 from collectors.video.source import VideoSourceError, parse_source
 from probes.findings import Finding, Verdict
@@ -196,11 +195,7 @@ def probe_video(
         click.echo(json.dumps(result | {"findings": findings_json(findings)}, ensure_ascii=False, indent=2))
     else:
         console = Console()
-        table = Table(title=f"{source}: {result['frames']} frames, {result['ms_per_frame']} ms/frame analysis")
-        table.add_column("metric")
-        table.add_column("value (median)")
-        for name, value in result["metrics"].items():
-            table.add_row(name, str(value))
-        console.print(table)
+        title = f"{source}: {result['frames']} frames, {result['ms_per_frame']} ms/frame analysis"
+        print_metrics(console, title, result["metrics"], "value (median)")
         print_findings(console, findings)
     raise SystemExit(code)

@@ -20,6 +20,7 @@ from agent.monitors.simulation import SIM_MESSAGES
 from probes.audio import AUDIO_MESSAGES
 from probes.catalog import Catalog
 from probes.host import HOST_MESSAGES
+from probes.net import NET_MESSAGES
 from probes.snmp import SNMP_MESSAGES
 from probes.video import VIDEO_MESSAGES
 from probes.video_framing import FRAMING_MESSAGES
@@ -32,6 +33,7 @@ CATALOGS: dict[str, Catalog] = {
     "video checks (第十七条; framing 第十五条, background 第十六条)": VIDEO_MESSAGES,
     "video framing and background (advisory)": FRAMING_MESSAGES,
     "audio checks (第十七条)": AUDIO_MESSAGES,
+    "network path to the far end (第十三条)": NET_MESSAGES,
     "simulated venue (demo only)": SIM_MESSAGES,
 }
 

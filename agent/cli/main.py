@@ -12,6 +12,7 @@ import click
 from agent import __version__
 from agent.cli import schedule_view, status_view
 from agent.cli.probe_audio import probe_audio
+from agent.cli.probe_net import probe_net
 from agent.cli.probe_snmp import probe_snmp
 from agent.cli.probe_video import probe_video
 from agent.config import ConfigError, Settings, load_config
@@ -130,6 +131,7 @@ def probe() -> None:
 probe.add_command(probe_snmp)
 probe.add_command(probe_video)
 probe.add_command(probe_audio)
+probe.add_command(probe_net)
 
 
 if __name__ == "__main__":

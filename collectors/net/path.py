@@ -1,0 +1,162 @@
+"""Latency, loss and jitter to a host, and whether its conference ports answer.
+
+ICMP echo uses Linux's unprivileged ICMP datagram sockets (no root needed where
+net.ipv4.ping_group_range allows the agent's group; always as root). Where that is refused, a UDP
+echo service (if the far end has one) or TCP connect times give the path figures instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import statistics
+import struct
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class PathReading:
+    target: str
+    method: str  # icmp, udp-echo or tcp-connect
+    sent: int = 0
+    rtts_ms: list[float | None] = field(default_factory=list)  # None = lost
+    error: str | None = None
+
+    @property
+    def received(self) -> list[float]:
+        return [rtt for rtt in self.rtts_ms if rtt is not None]
+
+    @property
+    def loss_pct(self) -> float | None:
+        return None if not self.sent else 100.0 * (self.sent - len(self.received)) / self.sent
+
+    @property
+    def latency_ms(self) -> float | None:
+        return statistics.median(self.received) if self.received else None
+
+    @property
+    def jitter_ms(self) -> float | None:
+        """Mean absolute difference of consecutive round-trip times (RFC 3550's idea, on RTTs)."""
+        got = self.received
+        if len(got) < 2:
+            return None
+        return statistics.fmean(abs(b - a) for a, b in itertools.pairwise(got))
+
+
+@dataclass(frozen=True)
+class PortReading:
+    port: int
+    name: str
+    open: bool
+    connect_ms: float | None
+    error: str | None
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+
+def icmp_echo(host: str, count: int = 10, interval_s: float = 0.2, timeout_s: float = 1.0) -> PathReading:
+    reading = PathReading(host, "icmp")
+    try:
+        address = socket.gethostbyname(host)
+    except OSError as exc:
+        reading.error = f"cannot resolve {host}: {exc.strerror or exc}"
+        return reading
+    raw = False
+    try:  # unprivileged ICMP (Linux ping sockets), where net.ipv4.ping_group_range allows it
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+    except PermissionError:
+        try:  # a raw socket, where the agent has CAP_NET_RAW (root)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            raw = True
+        except PermissionError as exc:
+            reading.error = f"ICMP echo not permitted: {exc.strerror or exc}"
+            return reading
+    with sock:
+        sock.settimeout(timeout_s)
+        identifier = os.getpid() & 0xFFFF
+        for sequence in range(count):
+            payload = struct.pack("!d", time.perf_counter()) + b"venue-agent"
+            header = struct.pack("!BBHHH", 8, 0, 0, identifier, sequence)
+            packet = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), identifier, sequence) + payload
+            sent_at = time.perf_counter()
+            sock.sendto(packet, (address, 0))
+            reading.sent += 1
+            reading.rtts_ms.append(
+                _await_reply(sock, sequence, sent_at, timeout_s, icmp=True, raw=raw, identifier=identifier)
+            )
+            time.sleep(max(0.0, interval_s - (time.perf_counter() - sent_at)))
+    return reading
+
+
+def _await_reply(
+    sock: socket.socket,
+    sequence: int,
+    sent_at: float,
+    timeout_s: float,
+    icmp: bool,
+    raw: bool = False,
+    identifier: int | None = None,
+) -> float | None:
+    deadline = sent_at + timeout_s
+    while (left := deadline - time.perf_counter()) > 0:
+        sock.settimeout(left)
+        try:
+            data = sock.recv(2048)
+        except TimeoutError:
+            return None
+        except OSError:
+            return None
+        if icmp:
+            if raw:  # a raw socket hands over the IP header too, and every ICMP message of the host
+                data = data[(data[0] & 0x0F) * 4 :]
+                if len(data) < 8 or struct.unpack("!H", data[4:6])[0] != identifier:
+                    continue
+            if len(data) >= 8 and data[0] == 0 and struct.unpack("!H", data[6:8])[0] == sequence:
+                return (time.perf_counter() - sent_at) * 1000
+        elif len(data) >= 4 and struct.unpack("!I", data[:4])[0] == sequence:
+            return (time.perf_counter() - sent_at) * 1000
+    return None
+
+
+def udp_echo(host: str, port: int, count: int = 10, interval_s: float = 0.2, timeout_s: float = 1.0) -> PathReading:
+    """Sequence-numbered datagrams to a UDP echo service (RFC 862 or the far end's own)."""
+    reading = PathReading(f"{host}:{port}", "udp-echo")
+    try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.connect((host, port))
+    except OSError as exc:
+        reading.error = f"UDP echo: {exc.strerror or exc}"
+        return reading
+    with sock:
+        for sequence in range(count):
+            sent_at = time.perf_counter()
+            try:
+                sock.send(struct.pack("!I", sequence) + b"venue-agent path probe")
+            except OSError as exc:
+                reading.error = f"UDP echo: {exc.strerror or exc}"
+                break
+            reading.sent += 1
+            reading.rtts_ms.append(_await_reply(sock, sequence, sent_at, timeout_s, icmp=False))
+            time.sleep(max(0.0, interval_s - (time.perf_counter() - sent_at)))
+    return reading
+
+
+def tcp_port(host: str, port: int, name: str, timeout_s: float = 2.0) -> PortReading:
+    """Whether a TCP connection to host:port completes (SIP 5060, H.323 1720, …), and how fast."""
+    started = time.perf_counter()
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return PortReading(port, name, True, (time.perf_counter() - started) * 1000, None)
+    except TimeoutError:
+        return PortReading(port, name, False, None, f"no answer within {timeout_s:g} s (filtered?)")
+    except OSError as exc:
+        return PortReading(port, name, False, None, exc.strerror or str(exc))

@@ -144,3 +144,61 @@ far_end = "10.0.0.1"
         "post_meeting_summary",
     ]
     assert conference["checkpoints"][0]["at"] == "2099-12-01T15:00:00+08:00"
+
+
+ICS = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//venue-agent test//EN\r
+BEGIN:VEVENT\r
+UID:sheng-ics-1\r
+SUMMARY:全省防汛工作电视电话会议\r
+DTSTART;TZID=Asia/Shanghai:20991202T143000\r
+DTEND;TZID=Asia/Shanghai:20991202T153000\r
+LOCATION:10.1.1.10\r
+CATEGORIES:provincial\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:gwy-ics-2\r
+SUMMARY:国务院常务会议传达\r
+DTSTART:20991203T010000Z\r
+DURATION:PT45M\r
+X-VENUE-KIND:national\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:allday-3\r
+SUMMARY:全天活动\r
+DTSTART;VALUE=DATE:20991204\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def test_conferences_from_an_ics_file(tmp_path):
+    from agent.schedule_ics import read_ics
+
+    path = tmp_path / "conferences.ics"
+    path.write_text(ICS, encoding="utf-8")
+    conferences, problems = read_ics(path, ZONE)
+    by_id = {c.id: c for c in conferences}
+    assert by_id["sheng-ics-1"].kind == "provincial" and by_id["sheng-ics-1"].duration_min == 60
+    assert by_id["sheng-ics-1"].far_end == "10.1.1.10"
+    assert by_id["gwy-ics-2"].kind == "national" and by_id["gwy-ics-2"].duration_min == 45
+    assert by_id["gwy-ics-2"].start.astimezone(ZONE).hour == 9
+    assert len(problems) == 1 and "allday-3" in problems[0] and "no start time" in problems[0]
+    # The CLI merges the file with [[conference]] and warns about what it left out.
+    from sim.venue import write_config
+
+    config = write_config(tmp_path / "v", "mqtt://127.0.0.1:1", extra=f'\n[schedule]\nics_file = "{path}"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "agent", "schedule", "-c", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert [c["id"] for c in json.loads(result.stdout)] == ["sheng-ics-1", "gwy-ics-2"]
+    assert "allday-3" in result.stderr
+    (tmp_path / "broken.ics").write_text("this is not a calendar")
+    from agent.schedule_ics import IcsError
+
+    with pytest.raises(IcsError, match=r"broken\.ics"):
+        read_ics(tmp_path / "broken.ics", ZONE)

@@ -11,13 +11,30 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.config.models import Settings
-from agent.timeline import DURATION_LIMITS, checkpoints
+from agent.schedule_ics import IcsError, read_ics
+from agent.timeline import DURATION_LIMITS, Conference, checkpoints
+
+
+def all_conferences(settings: Settings) -> tuple[list[Conference], list[str]]:
+    """The config's conferences and those of the .ics file, with what could not be read."""
+    conferences, problems = list(settings.conference), []
+    if settings.schedule.ics_file is not None:
+        try:
+            from_ics, problems = read_ics(settings.schedule.ics_file, ZoneInfo(settings.schedule.timezone))
+        except IcsError as exc:
+            return conferences, [str(exc)]
+        known = {c.id for c in conferences}
+        conferences += [c for c in from_ics if c.id not in known]
+    return conferences, problems
 
 
 def schedule_document(settings: Settings, now: datetime, include_past: bool) -> list[dict]:
     zone = ZoneInfo(settings.schedule.timezone)
     document = []
-    for conference in sorted(settings.conference, key=lambda c: c.start):
+    conferences, problems = all_conferences(settings)
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
+    for conference in sorted(conferences, key=lambda c: c.start):
         if conference.end <= now and not include_past:
             continue
         limits = DURATION_LIMITS[conference.kind]

@@ -302,6 +302,9 @@ class ScheduleConfig(Strict):
     """Where the schedule's local times live (Art. 14's "15:00 the day before" is local time)."""
 
     timezone: str = Field(default="Asia/Shanghai", description="IANA time zone name.")
+    ics_file: Path | None = Field(
+        default=None, description="An iCalendar file of conferences, read besides [[conference]]."
+    )
 
     @field_validator("timezone")
     @classmethod

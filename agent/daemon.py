@@ -10,6 +10,7 @@ one is refused with an event saying why and the running config stays.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
-from agent.commands import CommandRouter
+from agent.commands import CommandArgumentError, CommandRouter
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
 from agent.contract.payloads import (
@@ -45,6 +46,7 @@ from agent.monitors import simulation as simulation_monitor
 from agent.monitors import snmp as snmp_monitor
 from agent.monitors import video as video_monitor
 from agent.outbox import Kind, Outbox, commit_soon_on_running_loop
+from agent.schedule_keeper import ScheduleKeeper
 from agent.sdnotify import Notifier
 from agent.status import StatusBoard
 from agent.supervisor import Backoff, Supervisor
@@ -59,6 +61,7 @@ MONITOR_BUILDERS = (
     audio_monitor.build,
     simulation_monitor.build,
 )
+MAX_TIMELINE_SLEEP_S = 30.0
 _SEVERITY = {Verdict.FAIL: Severity.CRITICAL, Verdict.WARN: Severity.WARNING}
 
 
@@ -103,6 +106,8 @@ class Agent:
         self._monitors: list[Monitor] = []
         self._link: BrokerLink | None = None
         self._router: CommandRouter | None = None
+        self.schedule = ScheduleKeeper(settings)
+        self._timeline_wake = asyncio.Event()
 
     # -- reporting (the Reporter protocol monitors use) ------------------------------------------
     def report(self, finding: Finding) -> None:
@@ -201,6 +206,7 @@ class Agent:
                 storage_error=self.outbox.storage_error,
             ),
             contacts=self.settings.contacts.model_dump(mode="json", exclude_none=True),
+            conference=self.schedule.status(),
         )
 
     def status_payload(self) -> bytes:
@@ -254,6 +260,47 @@ class Agent:
             "outbox_pending": self.outbox.pending,
         }
 
+    async def _schedule(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result = self.schedule.push(args)
+        except ValueError as exc:
+            raise CommandArgumentError(str(exc)) from None
+        self._timeline_wake.set()
+        self.board.changed.set()
+        return result
+
+    async def _timeline_loop(self) -> None:
+        """Announce each Art. 14 checkpoint once, when it comes (self-tests attach here, issue #7)."""
+        while True:
+            now = utc_now()
+            due = self.schedule.timeline.due(now)
+            for point in due.run:
+                conference = self.schedule.timeline.conferences[point.conference_id]
+                self.emit_agent(
+                    f"timeline.{point.kind.value}",
+                    Severity.INFO,
+                    title=conference.title or conference.id,
+                    conference=conference.id,
+                    at=point.at.astimezone(self.schedule.zone).isoformat(),
+                )
+            for point, _reason in due.skipped:
+                conference = self.schedule.timeline.conferences[point.conference_id]
+                self.emit_agent(
+                    "timeline.missed",
+                    Severity.WARNING,
+                    title=conference.title or conference.id,
+                    conference=conference.id,
+                    checkpoint=point.kind.value,
+                )
+            if due.run or due.skipped:
+                self.schedule.fired_changed()
+                self.board.changed.set()
+            following = self.schedule.timeline.next_at(utc_now())
+            wait = MAX_TIMELINE_SLEEP_S if following is None else (following - utc_now()).total_seconds()
+            self._timeline_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._timeline_wake.wait(), timeout=max(0.05, min(wait, MAX_TIMELINE_SLEEP_S)))
+
     # -- life cycle -----------------------------------------------------------------------------
     def _start_link(self, password: str | None) -> None:
         self._router = CommandRouter(
@@ -263,6 +310,7 @@ class Agent:
             lambda topic, payload, corr: self._link.reply(topic, payload, corr),
         )
         self._router.register("ping", self._ping)
+        self._router.register("schedule", self._schedule)
         self._link = BrokerLink(
             self.settings.broker,
             client_id_for(self.settings),
@@ -304,6 +352,10 @@ class Agent:
             return False
         old = self.settings
         self.settings = new
+        fired = self.schedule.timeline.fired
+        self.schedule = ScheduleKeeper(new)
+        self.schedule.timeline.fired |= fired
+        self._timeline_wake.set()
         await self._stop_monitors(forget=True)
         if (new.broker, new.venue) != (old.broker, old.venue):
             await self._stop_link(final=True)
@@ -349,6 +401,7 @@ class Agent:
         self._start_link(password)
         self.supervisor.start("status", self._status_loop)
         self.supervisor.start("metrics", self._metrics_loop)
+        self.supervisor.start("timeline", self._timeline_loop)
         if self.notifier.watchdog_interval_s:
             self.supervisor.start("watchdog", self._watchdog_loop)
         self._start_monitors()

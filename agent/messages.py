@@ -81,6 +81,25 @@ AGENT_MESSAGES = Catalog(
             "命令 {command} 执行失败：{error}",
             "command {command} failed: {error}",
         ),
+        "timeline.missed": (
+            "会议 {title}（{conference}）的 {checkpoint} 已错过（会议已开始），未执行",
+            "{checkpoint} of {title} ({conference}) was missed (the conference had begun) and is skipped",
+        ),
+        **{
+            f"timeline.{kind}": (
+                f"会议 {{title}}（{{conference}}）：{zh}（{{at}}）",
+                f"{{title}} ({{conference}}): {en} ({{at}})",
+            )
+            for kind, zh, en in (
+                ("eve_debug_selftest", "会前一日 15:00 调试自检", "eve-of-conference 15:00 test"),
+                ("power_on_selftest", "会前 90 分钟开机自检", "power-on test, 90 min ahead"),
+                ("rollcall_selftest", "会前 60 分钟点名自检", "roll-call test, 60 min ahead"),
+                ("seating_check", "会前 15 分钟就座检查", "seating check, 15 min ahead"),
+                ("meeting_start", "会议开始", "conference starts"),
+                ("meeting_end", "会议结束", "conference ends"),
+                ("post_meeting_summary", "会后小结", "post-conference summary"),
+            )
+        },
         "check.changed": (
             "{check}：{previous} → {verdict}。{zh}",
             "{check}: {previous} → {verdict}. {en}",

@@ -80,26 +80,13 @@ def judge_path(reading: PathReading, t: NetThresholds) -> Finding:
 
 
 def judge_port(target: str, reading: PortReading) -> Finding:
-    if reading.open:
-        return NET_MESSAGES.finding(
-            f"net.port.{reading.port}",
-            Verdict.OK,
-            "net.port.open",
-            Article.ART13,
-            True,
-            None,
-            None,
-            target,
-            target=target,
-            name=reading.name,
-            port=reading.port,
-        )
+    verdict, code = (Verdict.OK, "net.port.open") if reading.open else (Verdict.FAIL, "net.port.closed")
     return NET_MESSAGES.finding(
         f"net.port.{reading.port}",
-        Verdict.FAIL,
-        "net.port.closed",
+        verdict,
+        code,
         Article.ART13,
-        False,
+        reading.open,
         None,
         None,
         target,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from probes.audio_metrics import AudioMetrics
 from probes.catalog import Catalog
-from probes.findings import Article, Finding, Verdict
+from probes.findings import Article, Finding, Verdict, severity_rank
 from probes.hysteresis import Band
 
 AUDIO_MESSAGES = Catalog(
@@ -80,10 +80,6 @@ def _finding(check: str, verdict: Verdict, code: str, value=None, threshold=None
     return AUDIO_MESSAGES.finding(check, verdict, code, Article.ART17, value, threshold, unit, **fields)
 
 
-def _rank(verdict: Verdict) -> int:
-    return [Verdict.OK, Verdict.UNKNOWN, Verdict.WARN, Verdict.FAIL].index(verdict)
-
-
 class AudioJudge:
     """Turns one window's metrics into findings, remembering the previous verdicts (hysteresis)."""
 
@@ -103,7 +99,7 @@ class AudioJudge:
         for key, band, value, code, warn, fail in candidates:
             verdict = self._band(key, band, value)
             results.append((verdict, code, value, fail if verdict is Verdict.FAIL else warn))
-        return max(results, key=lambda item: _rank(item[0]))
+        return max(results, key=lambda item: severity_rank(item[0]))
 
     def findings(self, metrics: AudioMetrics | None, signal_error: str | None = None) -> list[Finding]:
         t, h = self.t, self.t.hysteresis
@@ -111,13 +107,7 @@ class AudioJudge:
             detail = signal_error or "no samples"
             lost = [_finding("audio.signal", Verdict.FAIL, "audio.signal.none", detail=detail)]
             lost += [
-                Finding(
-                    check=check,
-                    verdict=Verdict.UNKNOWN,
-                    code="audio.signal.none",
-                    article=Article.ART17,
-                    message=AUDIO_MESSAGES.render("audio.signal.none", detail=detail),
-                )
+                _finding(check, Verdict.UNKNOWN, "audio.signal.none", detail=detail)
                 for check in ("audio.level", "audio.clarity", "audio.noise")
             ]
             return self._with_subject(lost)
@@ -160,7 +150,7 @@ class AudioJudge:
                     ),
                 ]
             )
-            verdict, code, value, threshold = max([level, clipping], key=lambda item: _rank(item[0]))
+            verdict, code, value, threshold = max([level, clipping], key=lambda item: severity_rank(item[0]))
             if verdict is Verdict.OK:
                 code, value, threshold = "audio.level.ok", metrics.integrated_lufs, t.quiet_warn_lufs
             findings.append(_finding("audio.level", verdict, code, round(value, 4), threshold, None))

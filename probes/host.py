@@ -29,23 +29,20 @@ def judge_disk(reading: DiskReading, warn_mb: float, fail_mb: float) -> Finding:
         verdict, code, threshold = Verdict.WARN, "host.disk.low", warn_mb
     else:
         verdict, code, threshold = Verdict.OK, "host.disk.ok", warn_mb
-    return Finding(
-        check="host.disk",
-        verdict=verdict,
-        code=code,
-        message=HOST_MESSAGES.render(code, path=reading.path, free=reading.free_mb, threshold=threshold),
-        article=Article.ART13,
-        value=round(reading.free_mb, 1),
-        threshold=threshold,
-        unit="MB",
+    return HOST_MESSAGES.finding(
+        "host.disk",
+        verdict,
+        code,
+        Article.ART13,
+        round(reading.free_mb, 1),
+        threshold,
+        "MB",
+        path=reading.path,
+        free=reading.free_mb,
     )
 
 
 def disk_unreadable(path: str, error: str) -> Finding:
-    return Finding(
-        check="host.disk",
-        verdict=Verdict.UNKNOWN,
-        code="host.disk.unreadable",
-        message=HOST_MESSAGES.render("host.disk.unreadable", path=path, error=error),
-        article=Article.ART13,
+    return HOST_MESSAGES.finding(
+        "host.disk", Verdict.UNKNOWN, "host.disk.unreadable", Article.ART13, path=path, error=error
     )

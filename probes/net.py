@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from collectors.net.path import PathReading, PortReading
 from probes.catalog import Catalog
-from probes.findings import Article, Finding, Verdict
+from probes.findings import Article, Finding, Verdict, worst
 from probes.hysteresis import Band
 
 NET_MESSAGES = Catalog(
@@ -61,7 +61,7 @@ def judge_path(reading: PathReading, t: NetThresholds) -> Finding:
         Band(t.latency_warn_ms, t.latency_fail_ms, low=False).raw(latency),
         Band(t.jitter_warn_ms, t.jitter_fail_ms, low=False).raw(jitter),
     ]
-    verdict = max(verdicts, key=[Verdict.OK, Verdict.WARN, Verdict.FAIL].index)
+    verdict = worst(verdicts)
     code = "net.path.ok" if verdict is Verdict.OK else "net.path.degraded"
     return NET_MESSAGES.finding(
         "net.path",

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from collectors.snmp.reading import DeviceReading, EntityValue, Interface
 from probes.catalog import Catalog
-from probes.findings import Article, Finding, Verdict
+from probes.findings import Article, Finding, Verdict, worst
 
 SNMP_MESSAGES = Catalog(
     {
@@ -139,17 +139,7 @@ def _health(
     top = max(values, key=lambda item: item.value)
     verdict, threshold = _graded(top.value, warn, fail)
     code = f"{check}.ok" if verdict is Verdict.OK else f"{check}.high"
-    return Finding(
-        check=check,
-        verdict=verdict,
-        code=code,
-        subject=device,
-        article=Article.ART13,
-        value=top.value,
-        threshold=threshold,
-        unit=unit,
-        message=SNMP_MESSAGES.render(code, device=device, entity=top.entity, value=top.value, threshold=threshold),
-    )
+    return _finding(check, verdict, code, device, top.value, threshold, unit, entity=top.entity)
 
 
 def judge_uplink(device: str, interfaces: list[Interface], uplink: str) -> Finding:
@@ -243,7 +233,7 @@ def judge_calls(device: str, reading: DeviceReading, t: SnmpThresholds) -> Findi
             worst_loss, worst_jitter, far = loss, jitter, call.far_site or "?"
     loss_verdict, _ = _graded(worst_loss, t.call_loss_warn_pct, t.call_loss_fail_pct)
     jitter_verdict, _ = _graded(worst_jitter, t.call_jitter_warn_ms, t.call_jitter_fail_ms)
-    verdict = max((loss_verdict, jitter_verdict), key=lambda v: [Verdict.OK, Verdict.WARN, Verdict.FAIL].index(v))
+    verdict = worst([loss_verdict, jitter_verdict])
     code = "snmp.call_quality.ok" if verdict is Verdict.OK else "snmp.call_quality.degraded"
     return _finding(
         "snmp.call_quality",

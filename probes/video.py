@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from probes.catalog import Catalog
-from probes.findings import Article, Finding, Verdict, worst
+from probes.findings import Article, Finding, Verdict, severity_rank, worst
 from probes.hysteresis import Band
 from probes.video_metrics import FrameMetrics
 
@@ -108,6 +108,11 @@ def _finding(check: str, verdict: Verdict, code: str, value=None, threshold=None
     return VIDEO_MESSAGES.finding(check, verdict, code, Article.ART17, value, threshold, unit, **fields)
 
 
+def signal_lost(detail: str) -> Finding:
+    """video.signal failing because the source is gone (or ended), naming why."""
+    return _finding("video.signal", Verdict.FAIL, "video.signal.lost", detail=detail)
+
+
 class VideoJudge:
     """Keeps the analysed frames of the last `window_s` seconds and the previous verdicts."""
 
@@ -148,23 +153,17 @@ class VideoJudge:
             verdict = self.bands[band_name].judge(value, self.previous.get(key))
             self.previous[key] = verdict
             results.append((verdict, band_name, value))
-        return max(results, key=lambda item: [Verdict.OK, Verdict.WARN, Verdict.FAIL].index(item[0]))
+        return max(results, key=lambda item: severity_rank(item[0]))
 
     def findings(self, now: float, signal_error: str | None = None) -> list[Finding]:
         """Verdicts for the current window; `signal_error` says the source is gone."""
         if signal_error is not None or not self.samples:
             detail = signal_error or "no frame received yet"
-            findings = [_finding("video.signal", Verdict.FAIL, "video.signal.lost", detail=detail)]
-            for check in ("video.brightness", "video.clarity", "video.colour"):
-                findings.append(
-                    Finding(
-                        check=check,
-                        verdict=Verdict.UNKNOWN,
-                        code="video.signal.lost",
-                        article=Article.ART17,
-                        message=VIDEO_MESSAGES.render("video.signal.lost", detail=detail),
-                    )
-                )
+            findings = [signal_lost(detail)]
+            findings += [
+                _finding(check, Verdict.UNKNOWN, "video.signal.lost", detail=detail)
+                for check in ("video.brightness", "video.clarity", "video.colour")
+            ]
             return self._with_subject(findings)
         t = self.t
         findings = [self._signal(now)]

@@ -126,15 +126,7 @@ def judge_framing(framing: Framing) -> Finding:
         verdict, code, fields = Verdict.WARN, "video.framing.off_centre", {"offset": framing.middle_offset}
     else:
         verdict, code, fields = Verdict.OK, "video.framing.ok", {"count": count, "offset": framing.middle_offset or 0}
-    return Finding(
-        check="video.framing",
-        verdict=verdict,
-        code=code,
-        article=Article.ART15,
-        value=count,
-        threshold=EXPECTED_FRONT_ROW,
-        message=FRAMING_MESSAGES.render(code, **fields),
-    )
+    return FRAMING_MESSAGES.finding("video.framing", verdict, code, Article.ART15, count, EXPECTED_FRONT_ROW, **fields)
 
 
 def judge_background(framing: Framing) -> Finding:
@@ -145,12 +137,6 @@ def judge_background(framing: Framing) -> Finding:
         verdict, code, value, threshold = Verdict.WARN, "video.background.busy", framing.clutter, CLUTTER_WARN
     else:
         verdict, code, value, threshold = Verdict.OK, "video.background.ok", framing.clutter, CLUTTER_WARN
-    return Finding(
-        check="video.background",
-        verdict=verdict,
-        code=code,
-        article=Article.ART16,
-        value=round(value, 3),
-        threshold=threshold,
-        message=FRAMING_MESSAGES.render(code, **fields),
+    return FRAMING_MESSAGES.finding(
+        "video.background", verdict, code, Article.ART16, round(value, 3), threshold, **fields
     )

@@ -17,7 +17,7 @@ from agent.cli.probe_output import exit_code, findings_json, print_findings, pri
 from collectors.video.sampler import frames
 from collectors.video.source import VideoSourceError, parse_source
 from probes.findings import Finding, Verdict
-from probes.video import VideoJudge, VideoThresholds, aggregate
+from probes.video import VideoJudge, VideoThresholds, aggregate, signal_lost
 from probes.video_framing import Framing, analyse, judge_background, judge_framing
 from probes.video_metrics import FrameMetrics, measure
 
@@ -78,17 +78,8 @@ def run_probe(
     findings = judge.findings(
         judge.samples[-1].at if judge.samples else 0.0, signal_error=loss if not samples else None
     )
-    if loss and samples:
-        findings[0] = Finding(
-            **{
-                **findings[0].model_dump(),
-                "verdict": Verdict.FAIL,
-                "code": "video.signal.lost",
-                "message": findings[0].message.model_copy(
-                    update={"zh": f"视频信号中断：{loss}", "en": f"video signal lost: {loss}"}
-                ),
-            }
-        )
+    if loss and samples:  # the picture was judged, but the source went away during the probe
+        findings[0] = signal_lost(loss)
     framing = analyse(last_frame) if last_frame is not None else None
     if framing is not None:
         findings += [judge_framing(framing), judge_background(framing)]

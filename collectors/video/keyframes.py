@@ -19,9 +19,8 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 
-from collectors.video.source import VideoSource, VideoSourceError
+from collectors.video.source import EARLY, VideoSource, VideoSourceError
 
-EARLY = 0.2  # as in sampler.py: a keyframe a little early is as good as on time
 # ffmpeg analyses 5 s of a stream before it starts by default; a conference stream needs 1 s.
 FAST_START = ["-analyzeduration", "1000000", "-probesize", "1000000"]
 KEYFRAME_TIMEOUT_S = 10  # no keyframe for this long: the stream is gone (or its GOP too long)

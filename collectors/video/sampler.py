@@ -16,9 +16,8 @@ import cv2
 import numpy as np
 
 from collectors.video.keyframes import keyframes
-from collectors.video.source import VideoSource, VideoSourceError, open_capture, read_image
+from collectors.video.source import EARLY, VideoSource, VideoSourceError, open_capture, read_image
 
-EARLY = 0.2  # share of a period by which a frame may come early and still be taken
 Frame = tuple[float, np.ndarray]  # (seconds: wall clock for live sources, media time for files)
 
 
@@ -107,7 +106,6 @@ class Sampler(threading.Thread):
         self.backoff_s = backoff_s
         self.decode = decode
         self.stopping = threading.Event()
-        self.opened = 0
 
     def run(self) -> None:
         delay = self.backoff_s[0]

@@ -17,6 +17,7 @@ import numpy as np
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 URL_SCHEMES = ("rtsp", "rtsps", "udp", "rtp", "http", "https", "rtmp", "srt", "tcp")
+EARLY = 0.2  # share of a sampling period by which a frame may come early and still be taken
 OPEN_TIMEOUT_MS = 5000
 READ_TIMEOUT_MS = 3000
 

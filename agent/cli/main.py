@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -96,8 +97,6 @@ def config_check(config_path: Path) -> None:
 
 
 def _under_systemd() -> bool:
-    import os
-
     return bool(os.environ.get("CREDENTIALS_DIRECTORY"))
 
 

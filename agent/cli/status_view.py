@@ -11,13 +11,20 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from agent.cli.probe_output import NAGIOS_CODE, STYLE
 from agent.config.models import Settings
 from agent.config.secrets import SecretError, resolve_password
 from agent.contract.topics import VenueTopics
 from agent.mqtt_client import make_client
+from probes.findings import Verdict
 
-NAGIOS = {"ok": 0, "warn": 1, "fail": 2, "unknown": 3}
-VERDICT_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "unknown": "dim"}
+
+def _verdict(text: object) -> Verdict:
+    """A verdict read back from the broker; anything unexpected counts as unknown."""
+    try:
+        return Verdict(text)
+    except ValueError:
+        return Verdict.UNKNOWN
 
 
 def fetch_retained(settings: Settings, timeout_s: float) -> dict[str, Any]:
@@ -80,7 +87,7 @@ def exit_code(found: dict[str, Any]) -> int:
     status = found.get("status")
     if not isinstance(status, dict):
         return 3
-    return NAGIOS.get(status.get("overall", "unknown"), 3)
+    return NAGIOS_CODE[_verdict(status.get("overall"))]
 
 
 def show(settings: Settings, as_json: bool, timeout_s: float) -> int:
@@ -108,7 +115,7 @@ def render(found: dict[str, Any], console: Console) -> None:
     console.print(f"[bold]{venue.get('name', found['topic'])}[/]  {found['topic']}")
     console.print(
         f"availability: [{'green' if availability == 'online' else 'bold red'}]{availability}[/]   "
-        f"overall: [{VERDICT_STYLE.get(overall, '')}]{overall}[/]   status at {status.get('ts', '—')}"
+        f"overall: [{STYLE[_verdict(overall)]}]{overall}[/]   status at {status.get('ts', '—')}"
     )
     table = Table(title="checks / 检查项", show_lines=False)
     for column in ("check", "verdict", "value", "threshold", "article", "message"):
@@ -119,7 +126,7 @@ def render(found: dict[str, Any], console: Console) -> None:
         unit = finding.get("unit") or ""
         table.add_row(
             key,
-            f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
+            f"[{STYLE[_verdict(verdict)]}]{verdict}[/]",
             "" if value is None else f"{value} {unit}".strip(),
             "" if finding.get("threshold") is None else str(finding["threshold"]),
             finding.get("article", ""),

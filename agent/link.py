@@ -69,7 +69,6 @@ class BrokerLink:
         self.connected = False
         self.last_error: str | None = None
         self.rejected = 0
-        self.connects = 0
         self._last_fail_logged = -1e9
         self._client = self._make_client(client_id, password)
 
@@ -117,7 +116,6 @@ class BrokerLink:
             log.error("%s (%s)", self.last_error, self.broker.url)
             return
         self.connected = True
-        self.connects += 1
         self.last_error = None
         log.info("connected to %s", self.broker.url)
         self._client.publish(self.topics.availability, b"online", qos=1, retain=True)

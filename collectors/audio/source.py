@@ -69,7 +69,6 @@ class LiveInput:
         self.ring = RingBuffer(int(rate * buffer_s))
         self.overflows = 0
         self.error: str | None = None
-        self.callbacks = 0
         try:
             info = sounddevice.query_devices(source.device, "input")
         except (ValueError, sounddevice.PortAudioError) as exc:
@@ -93,7 +92,6 @@ class LiveInput:
             block = scratch[:frames]
             np.multiply(indata[:, column], scale, out=block, casting="unsafe")
             self.ring.write(block)
-            self.callbacks += 1
 
         def finished() -> None:
             if self.error is None:

@@ -48,8 +48,11 @@ from agent.monitors import video as video_monitor
 from agent.outbox import Kind, Outbox, commit_soon_on_running_loop
 from agent.schedule_keeper import ScheduleKeeper
 from agent.sdnotify import Notifier
+from agent.selftest.report import summary as selftest_summary
+from agent.selftest.suite import run_selftest
 from agent.status import StatusBoard
 from agent.supervisor import Backoff, Supervisor
+from agent.timeline import CheckpointKind, Conference
 from probes.findings import Finding, Message, Verdict
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,13 @@ MONITOR_BUILDERS = (
     simulation_monitor.build,
 )
 MAX_TIMELINE_SLEEP_S = 30.0
+SELFTEST_CHECKPOINTS = {
+    CheckpointKind.EVE_DEBUG_SELFTEST,
+    CheckpointKind.POWER_ON_SELFTEST,
+    CheckpointKind.ROLLCALL_SELFTEST,
+    CheckpointKind.SEATING_CHECK,  # with the Art. 15 framing check
+}
+SELFTEST_ARGS = {"framing", "conference_id"}
 _SEVERITY = {Verdict.FAIL: Severity.CRITICAL, Verdict.WARN: Severity.WARNING}
 
 
@@ -108,6 +118,9 @@ class Agent:
         self._router: CommandRouter | None = None
         self.schedule = ScheduleKeeper(settings)
         self._timeline_wake = asyncio.Event()
+        self._selftest_lock = asyncio.Lock()
+        self._background: set[asyncio.Task] = set()
+        self.last_selftest: dict[str, Any] | None = None
 
     # -- reporting (the Reporter protocol monitors use) ------------------------------------------
     def report(self, finding: Finding) -> None:
@@ -139,9 +152,15 @@ class Agent:
         self.board.set_device(name, state)
 
     def emit(self, code: str, severity: Severity, message: Message, **fields: Any) -> int:
-        """Queue an event in the outbox (durable first), then nudge the link to send it."""
+        """Queue an event in the outbox (durable first), then nudge the link to send it.
+
+        An event raised while a conference is in progress carries its id (the first one's, if two
+        overlap), so the hub can file it under that conference."""
         now = utc_now()
         event_id = str(uuid.uuid4())
+        if fields.get("conference_id") is None:
+            current = self.schedule.timeline.current(now)
+            fields["conference_id"] = current[0].id if current else None
 
         def make(seq: int) -> bytes:
             return to_json(
@@ -169,8 +188,10 @@ class Agent:
             self._link.wake()
         return seq
 
-    def emit_agent(self, code: str, severity: Severity, **fields: Any) -> int:
-        return self.emit(code, severity, AGENT_MESSAGES.render(code, **fields), data=dict(fields))
+    def emit_agent(self, code: str, severity: Severity, conference_id: str | None = None, **fields: Any) -> int:
+        return self.emit(
+            code, severity, AGENT_MESSAGES.render(code, **fields), data=dict(fields), conference_id=conference_id
+        )
 
     def _task_state(self, name: str, state: TaskState, error: BaseException | None) -> None:
         previous = self.board.tasks.get(name)
@@ -207,6 +228,7 @@ class Agent:
             ),
             contacts=self.settings.contacts.model_dump(mode="json", exclude_none=True),
             conference=self.schedule.status(),
+            selftest=self.last_selftest,
         )
 
     def status_payload(self) -> bytes:
@@ -269,6 +291,76 @@ class Agent:
         self.board.changed.set()
         return result
 
+    # -- self-test ------------------------------------------------------------------------------
+    def _live_findings(self, prefix: str, max_age_s: float) -> list[Finding] | None:
+        """A running monitor's findings under `prefix`, if all of them are fresher than max_age_s."""
+        found = [f for key, f in self.board.checks.items() if key.startswith(prefix)]
+        if not found:
+            return None
+        oldest = min(f.ts for f in found)
+        return found if (utc_now() - oldest).total_seconds() <= max_age_s else None
+
+    async def selftest(self, trigger: str, conference: Conference | None, framing: bool) -> dict[str, Any]:
+        """Run the suite (one run at a time), publish the report retained, raise events, return it."""
+        async with self._selftest_lock:
+            report = await run_selftest(self.settings, self.venue, trigger, conference, framing, self._live_findings)
+        payload = to_json(report)
+        self.outbox.append(Kind.SELFTEST, self.topics.selftest, lambda _seq: payload, retain=True)
+        self.last_selftest = selftest_summary(report)
+        conference_id = report.conference_id
+        for item in report.items:
+            if item.verdict == "fail":
+                self.emit(
+                    "selftest.item_failed",
+                    Severity.CRITICAL,
+                    AGENT_MESSAGES.render(
+                        "selftest.item_failed", check=item.check, zh=item.reason.zh, en=item.reason.en
+                    ),
+                    check=item.check,
+                    verdict=Verdict.FAIL,
+                    conference_id=conference_id,
+                    data={"selftest_id": report.id, "trigger": trigger, "article": item.article, "value": item.value},
+                )
+        counts = {
+            word: sum(1 for i in report.items if i.verdict == word) for word in ("pass", "warn", "fail", "unknown")
+        }
+        severity = {"fail": Severity.CRITICAL, "warn": Severity.WARNING}.get(report.verdict, Severity.INFO)
+        self.emit_agent(
+            "selftest.completed",
+            severity,
+            conference_id=conference_id,
+            trigger=trigger,
+            verdict=report.verdict,
+            duration=report.duration_s,
+            selftest_id=report.id,
+            **counts,
+        )
+        self.board.changed.set()
+        return report.model_dump(mode="json", by_alias=True)
+
+    async def _selftest_command(self, args: dict[str, Any]) -> dict[str, Any]:
+        """cmd/selftest (the hub's roll call): {} or {"framing": bool, "conference_id": str}."""
+        unknown = sorted(set(args) - SELFTEST_ARGS)
+        if unknown:
+            raise CommandArgumentError(f"unknown argument(s) {', '.join(unknown)}; allowed: framing, conference_id")
+        framing = args.get("framing", False)
+        if not isinstance(framing, bool):
+            raise CommandArgumentError("framing must be true or false")
+        conference = None
+        if "conference_id" in args:
+            conference = self.schedule.timeline.conferences.get(args["conference_id"])  # type: ignore[arg-type]
+            if conference is None:
+                raise CommandArgumentError(f"no conference {args['conference_id']!r} in the schedule")
+        else:
+            current = self.schedule.timeline.current(utc_now())
+            conference = current[0] if current else None
+        return await self.selftest("command", conference, framing)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def _timeline_loop(self) -> None:
         """Announce each Art. 14 checkpoint once, when it comes (self-tests attach here, issue #7)."""
         while True:
@@ -281,8 +373,12 @@ class Agent:
                     Severity.INFO,
                     title=conference.title or conference.id,
                     conference=conference.id,
+                    conference_id=conference.id,
                     at=point.at.astimezone(self.schedule.zone).isoformat(),
                 )
+                if point.kind in SELFTEST_CHECKPOINTS:
+                    framing = point.kind is CheckpointKind.SEATING_CHECK
+                    self._spawn(self.selftest(point.kind.value, conference, framing))
             for point, _reason in due.skipped:
                 conference = self.schedule.timeline.conferences[point.conference_id]
                 self.emit_agent(
@@ -290,6 +386,7 @@ class Agent:
                     Severity.WARNING,
                     title=conference.title or conference.id,
                     conference=conference.id,
+                    conference_id=conference.id,
                     checkpoint=point.kind.value,
                 )
             if due.run or due.skipped:
@@ -311,6 +408,7 @@ class Agent:
         )
         self._router.register("ping", self._ping)
         self._router.register("schedule", self._schedule)
+        self._router.register("selftest", self._selftest_command)
         self._link = BrokerLink(
             self.settings.broker,
             client_id_for(self.settings),
@@ -413,6 +511,9 @@ class Agent:
         self.notifier.stopping()
         for task in list(reloads):
             await task
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self._stop_monitors(forget=False)
         self.emit_agent("agent.stopping", Severity.INFO)
         self._raise_outbox_notices()

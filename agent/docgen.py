@@ -17,8 +17,10 @@ from agent.config.models import Settings
 from agent.contract.schemas import render_schemas
 from agent.messages import AGENT_MESSAGES
 from agent.monitors.simulation import SIM_MESSAGES
+from agent.selftest.suite import SELFTEST_MESSAGES
 from probes.audio import AUDIO_MESSAGES
 from probes.catalog import Catalog
+from probes.clock import CLOCK_MESSAGES
 from probes.host import HOST_MESSAGES
 from probes.net import NET_MESSAGES
 from probes.snmp import SNMP_MESSAGES
@@ -34,6 +36,8 @@ CATALOGS: dict[str, Catalog] = {
     "video framing and background (advisory)": FRAMING_MESSAGES,
     "audio checks (第十七条)": AUDIO_MESSAGES,
     "network path to the far end (第十三条)": NET_MESSAGES,
+    "clock against NTP (第十四条)": CLOCK_MESSAGES,
+    "self-test runner (第十四条)": SELFTEST_MESSAGES,
     "simulated venue (demo only)": SIM_MESSAGES,
 }
 

@@ -100,6 +100,16 @@ AGENT_MESSAGES = Catalog(
                 ("post_meeting_summary", "会后小结", "post-conference summary"),
             )
         },
+        "selftest.item_failed": (
+            "自检未通过：{check}。{zh}",
+            "self-test item failed: {check}. {en}",
+        ),
+        "selftest.completed": (
+            "自检完成（{trigger}）：{verdict}，通过 {pass} 项，警告 {warn} 项，"
+            "失败 {fail} 项，未知 {unknown} 项，用时 {duration:.1f} 秒",
+            "self-test ({trigger}) done: {verdict}; {pass} passed, {warn} warned, "
+            "{fail} failed, {unknown} unknown in {duration:.1f} s",
+        ),
         "check.changed": (
             "{check}：{previous} → {verdict}。{zh}",
             "{check}: {previous} → {verdict}. {en}",

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from agent import __version__
-from agent.cli import schedule_view, status_view
+from agent.cli import schedule_view, selftest_view, status_view
 from agent.cli.probe_audio import probe_audio
 from agent.cli.probe_net import probe_net
 from agent.cli.probe_snmp import probe_snmp
@@ -120,6 +120,21 @@ def status(config_path: Path, as_json: bool, timeout: float) -> None:
 def schedule(config_path: Path, as_json: bool, include_past: bool) -> None:
     """Conferences ahead and their Art. 14 checkpoints (eve test, power-on, roll call, seating, …)."""
     schedule_view.show(_load_or_exit(config_path), as_json, include_past)
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the selftest payload).")
+@click.option(
+    "--conference", "conference_id", default=None, help="Probe this conference's far end (default: current or next)."
+)
+@click.option("--framing", is_flag=True, help="Include the Art. 15 framing and Art. 16 background checks.")
+def selftest(config_path: Path, as_json: bool, conference_id: str | None, framing: bool) -> None:
+    """Run the Art. 14 self-test suite now: devices, network path, picture, sound, clock, outbox.
+
+    Exit codes as a Nagios plugin: 0 pass, 1 warn, 2 fail, 3 unknown.
+    """
+    sys.exit(selftest_view.show(_load_or_exit(config_path), as_json, conference_id, framing))
 
 
 @main.group()

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from agent.timeline import Conference
 from probes.audio import AudioThresholds
+from probes.net import NetThresholds
 from probes.snmp import SnmpThresholds
 from probes.video import VideoThresholds
 
@@ -316,6 +317,48 @@ class ScheduleConfig(Strict):
         return value
 
 
+class SelftestConfig(Strict):
+    """The Art. 14 self-test: what it measures beyond the monitors, and how long it may take."""
+
+    far_end: str | None = Field(
+        default=None,
+        description="Host of the MCU / far end for path checks when a conference names none (or only a number).",
+    )
+    udp_echo_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Measure the path with this UDP echo service instead of ICMP."
+    )
+    ports: list[int] = Field(
+        default=[5060, 1720], description="TCP ports of the far end that must answer (SIP 5060, H.323 1720)."
+    )
+    probes: int = Field(default=10, ge=3, le=200, description="Echo probes sent to the far end.")
+    probe_interval_s: float = Field(default=0.2, ge=0.01, le=2, description="Seconds between echo probes.")
+    path: NetThresholds = Field(default_factory=NetThresholds)
+    ntp_server: str | None = Field(default=None, description="NTP server the venue clock is checked against.")
+    ntp_port: int = Field(default=123, ge=1, le=65535, description="Its UDP port.")
+    clock_warn_ms: float = Field(default=500, gt=0, description="`clock.offset` warns beyond this offset.")
+    clock_fail_ms: float = Field(default=2000, gt=0, description="`clock.offset` fails beyond this offset.")
+    sample_s: float = Field(
+        default=4, ge=1, le=15, description="Seconds of video and audio sampled when no monitor has a fresh verdict."
+    )
+    timeout_s: float = Field(
+        default=20, ge=5, le=120, description="The whole run's budget; an item not done by then is `unknown`."
+    )
+
+    @field_validator("ports")
+    @classmethod
+    def _valid_ports(cls, value: list[int]) -> list[int]:
+        bad = [port for port in value if not 0 < port < 65536]
+        if bad:
+            raise ValueError(f"ports must be 1–65535, not {bad}")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SelftestConfig:
+        if self.clock_fail_ms < self.clock_warn_ms:
+            raise ValueError("clock_fail_ms must not be below clock_warn_ms")
+        return self
+
+
 class SimulationConfig(Strict):
     """Only for the simulated venue (demo and tests): a check that flips between ok and warn."""
 
@@ -334,6 +377,7 @@ class Settings(Strict):
     video: VideoConfig | None = None
     audio: AudioConfig | None = None
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    selftest: SelftestConfig = Field(default_factory=SelftestConfig)
     conference: list[Conference] = Field(default_factory=list, description="Scheduled conferences ([[conference]]).")
     simulation: SimulationConfig | None = None
 

@@ -105,6 +105,9 @@ class Status(Payload):
     outbox: OutboxState
     contacts: dict[str, Any] = Field(default_factory=dict)
     conference: dict[str, Any] | None = None
+    selftest: dict[str, Any] | None = Field(
+        default=None, description="The last self-test run: id, ts, trigger, verdict, failed and warned items."
+    )
 
 
 class Metrics(Payload):

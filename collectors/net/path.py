@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import select
 import socket
 import statistics
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -80,51 +82,75 @@ def icmp_echo(host: str, count: int = 10, interval_s: float = 0.2, timeout_s: fl
         except PermissionError as exc:
             reading.error = f"ICMP echo not permitted: {exc.strerror or exc}"
             return reading
+    identifier = os.getpid() & 0xFFFF
+
+    def packet(sequence: int) -> bytes:
+        payload = b"venue-agent path probe"
+        header = struct.pack("!BBHHH", 8, 0, 0, identifier, sequence)
+        return struct.pack("!BBHHH", 8, 0, _checksum(header + payload), identifier, sequence) + payload
+
+    def sequence_of(data: bytes) -> int | None:
+        if raw:  # a raw socket hands over the IP header too, and every ICMP message of the host
+            data = data[(data[0] & 0x0F) * 4 :]
+            if len(data) < 8 or struct.unpack("!H", data[4:6])[0] != identifier:
+                return None
+        if len(data) >= 8 and data[0] == 0:  # echo reply (the kernel rewrites a ping socket's id)
+            return struct.unpack("!H", data[6:8])[0]
+        return None
+
     with sock:
-        sock.settimeout(timeout_s)
-        identifier = os.getpid() & 0xFFFF
-        for sequence in range(count):
-            payload = struct.pack("!d", time.perf_counter()) + b"venue-agent"
-            header = struct.pack("!BBHHH", 8, 0, 0, identifier, sequence)
-            packet = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), identifier, sequence) + payload
-            sent_at = time.perf_counter()
-            sock.sendto(packet, (address, 0))
-            reading.sent += 1
-            reading.rtts_ms.append(
-                _await_reply(sock, sequence, sent_at, timeout_s, icmp=True, raw=raw, identifier=identifier)
-            )
-            time.sleep(max(0.0, interval_s - (time.perf_counter() - sent_at)))
+        _probe(sock, reading, count, interval_s, timeout_s, packet, sequence_of, (address, 0))
     return reading
 
 
-def _await_reply(
+def _probe(
     sock: socket.socket,
-    sequence: int,
-    sent_at: float,
+    reading: PathReading,
+    count: int,
+    interval_s: float,
     timeout_s: float,
-    icmp: bool,
-    raw: bool = False,
-    identifier: int | None = None,
-) -> float | None:
-    deadline = sent_at + timeout_s
-    while (left := deadline - time.perf_counter()) > 0:
-        sock.settimeout(left)
+    packet: Callable[[int], bytes],
+    sequence_of: Callable[[bytes], int | None],
+    address: tuple[str, int] | None = None,
+) -> None:
+    """Send `count` probes on a fixed schedule, as ping does, collecting replies in between.
+
+    Sending never waits for a reply, so a lossy path takes no longer to measure than a clean one:
+    count × interval + timeout at most. A reply later than `timeout_s` counts as lost.
+    """
+    sent_at: dict[int, float] = {}
+    rtts: dict[int, float] = {}
+    next_send = time.perf_counter()
+    sequence = 0
+    while True:
+        now = time.perf_counter()
+        if sequence < count and now >= next_send:
+            try:
+                sock.sendto(packet(sequence), address) if address else sock.send(packet(sequence))
+            except OSError as exc:
+                reading.error = f"{reading.method}: {exc.strerror or exc}"
+                break
+            sent_at[sequence] = now
+            sequence += 1
+            next_send += interval_s
+            continue
+        last_wait = max(sent_at.values(), default=now) + timeout_s
+        wake = next_send if sequence < count else last_wait
+        if sequence >= count and (now >= last_wait or len(rtts) == len(sent_at)):
+            break
+        ready, _, _ = select.select([sock], [], [], max(0.0, wake - now))
+        if not ready:
+            continue
         try:
             data = sock.recv(2048)
-        except TimeoutError:
-            return None
         except OSError:
-            return None
-        if icmp:
-            if raw:  # a raw socket hands over the IP header too, and every ICMP message of the host
-                data = data[(data[0] & 0x0F) * 4 :]
-                if len(data) < 8 or struct.unpack("!H", data[4:6])[0] != identifier:
-                    continue
-            if len(data) >= 8 and data[0] == 0 and struct.unpack("!H", data[6:8])[0] == sequence:
-                return (time.perf_counter() - sent_at) * 1000
-        elif len(data) >= 4 and struct.unpack("!I", data[:4])[0] == sequence:
-            return (time.perf_counter() - sent_at) * 1000
-    return None
+            continue
+        arrived = time.perf_counter()
+        got = sequence_of(data)
+        if got in sent_at and got not in rtts and arrived - sent_at[got] <= timeout_s:
+            rtts[got] = (arrived - sent_at[got]) * 1000
+    reading.sent = len(sent_at)
+    reading.rtts_ms = [rtts.get(number) for number in range(reading.sent)]
 
 
 def udp_echo(host: str, port: int, count: int = 10, interval_s: float = 0.2, timeout_s: float = 1.0) -> PathReading:
@@ -136,17 +162,14 @@ def udp_echo(host: str, port: int, count: int = 10, interval_s: float = 0.2, tim
     except OSError as exc:
         reading.error = f"UDP echo: {exc.strerror or exc}"
         return reading
+
+    def sequence_of(data: bytes) -> int | None:
+        return struct.unpack("!I", data[:4])[0] if len(data) >= 4 else None
+
     with sock:
-        for sequence in range(count):
-            sent_at = time.perf_counter()
-            try:
-                sock.send(struct.pack("!I", sequence) + b"venue-agent path probe")
-            except OSError as exc:
-                reading.error = f"UDP echo: {exc.strerror or exc}"
-                break
-            reading.sent += 1
-            reading.rtts_ms.append(_await_reply(sock, sequence, sent_at, timeout_s, icmp=False))
-            time.sleep(max(0.0, interval_s - (time.perf_counter() - sent_at)))
+        _probe(
+            sock, reading, count, interval_s, timeout_s, lambda n: struct.pack("!I", n) + b"venue-agent", sequence_of
+        )
     return reading
 
 

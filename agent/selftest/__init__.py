@@ -1,0 +1,1 @@
+"""The Art. 14 self-test suite: every applicable check, run now, as one report (see docs/selftest.md)."""

@@ -1,0 +1,154 @@
+"""The self-test's checks, one coroutine per group; each returns the findings it could establish.
+
+Blocking work (echo probes, NTP, sampling a stream or a sound input) runs in worker threads. In the
+daemon a monitor that already watches the same thing (video, audio) is asked first: its verdict of
+the last seconds is the truth, and a capture card or sound input is not opened twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections.abc import Callable
+
+from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+from agent.config.models import SelftestConfig, Settings
+from agent.config.secrets import SecretError
+from agent.timeline import Conference
+from collectors.host import read_disk
+from collectors.net.clock import ntp_offset
+from collectors.net.path import icmp_echo, tcp_port, udp_echo
+from collectors.snmp.poll import poll_device
+from collectors.snmp.profile import ProfileError
+from collectors.snmp.reading import DeviceReading
+from collectors.snmp.session import SnmpSession
+from probes.audio import AudioJudge
+from probes.clock import judge_clock
+from probes.findings import Finding
+from probes.host import disk_unreadable, judge_disk
+from probes.net import judge_path, judge_port
+
+# (check prefix, oldest age in seconds) → the monitor's fresh findings, or None when it has none.
+LiveFindings = Callable[[str, float], list[Finding] | None]
+PORT_NAMES = {5060: "SIP", 5061: "SIP-TLS", 1720: "H.323"}
+ADVISORY_VIDEO = ("video.framing", "video.background")
+_NUMBER = re.compile(r"^\+?[0-9 #*-]+$")
+
+
+def far_end_host(conference: Conference | None, config: SelftestConfig) -> str | None:
+    """The host to probe: the conference's far end when it is an address, else the configured one.
+
+    A far end may be written `10.1.1.1`, `mcu.example`, `sip:8001@10.1.1.1:5060` or only a number
+    (`8001`, dialled through the MCU); a number has no host, so the configured far end is used.
+    """
+    text = (conference.far_end or "").strip() if conference else ""
+    text = re.sub(r"^(sips?|h323|tel):", "", text, flags=re.IGNORECASE).split("@")[-1]
+    if text.count(":") == 1:
+        text = text.split(":")[0]  # host:port (IPv6 literals keep their colons)
+    if text and not _NUMBER.match(text):
+        return text
+    return config.far_end
+
+
+async def snmp_devices(settings: Settings) -> list[Finding]:
+    """A fresh poll of every SNMP device, judged as the monitor judges it (reachable, registered…)."""
+    from agent.monitors.snmp import snmp_target
+    from probes.snmp import judge, judge_reachability
+
+    config = settings.snmp
+    engine = SnmpEngine()
+
+    async def one(device) -> list[Finding]:
+        target_text = f"{device.host}:{device.port}"
+        try:
+            target = snmp_target(device, config.timeout_s, config.retries)
+            reading = await poll_device(SnmpSession(engine, target), device.profile)
+        except SecretError as exc:
+            reading = DeviceReading(target=target_text, reachable=False, error_kind="config", error=str(exc))
+            return [judge_reachability(device.name, reading)]
+        except ProfileError as exc:
+            reading = DeviceReading(target=target_text, reachable=True, error_kind="profile", error=str(exc))
+        return judge(device.name, reading, config.thresholds, device.uplink)
+
+    try:
+        results = await asyncio.gather(*(one(device) for device in config.devices))
+    finally:
+        engine.close_dispatcher()
+    return [finding for findings in results for finding in findings]
+
+
+async def network_path(config: SelftestConfig, host: str) -> list[Finding]:
+    """Latency, loss and jitter to the far end, and its SIP / H.323 ports, measured side by side."""
+    if config.udp_echo_port is not None:
+        path = asyncio.to_thread(udp_echo, host, config.udp_echo_port, config.probes, config.probe_interval_s)
+    else:
+        path = asyncio.to_thread(icmp_echo, host, config.probes, config.probe_interval_s)
+    ports = [asyncio.to_thread(tcp_port, host, port, PORT_NAMES.get(port, f"TCP {port}")) for port in config.ports]
+    path_reading, *port_readings = await asyncio.gather(path, *ports)
+    return [judge_path(path_reading, config.path)] + [judge_port(host, reading) for reading in port_readings]
+
+
+async def video(settings: Settings, framing: bool, live: LiveFindings | None) -> list[Finding]:
+    """Art. 17 picture (and at the seating check Art. 15/16 framing) from the monitor or a short sample."""
+    from agent.cli.probe_video import run_probe
+
+    config = settings.video
+    assert config is not None
+    fresh = live("video.", 5.0) if live else None
+    if fresh and framing:
+        framed = live("video.framing", config.framing_interval_s + 5.0) if live else None
+        fresh = fresh + (framed or []) if framed else None  # no recent framing: sample now
+    if fresh:
+        return [f for f in fresh if framing or f.check not in ADVISORY_VIDEO]
+    result = await asyncio.to_thread(
+        run_probe,
+        config.source,
+        settings.selftest.sample_s,
+        None,
+        max(2.0, config.rate_hz),
+        config.thresholds.model_copy(update={"window_s": math.inf}),
+        config.decode,
+    )
+    return [f for f in result["_findings"] if framing or f.check not in ADVISORY_VIDEO]
+
+
+async def audio(settings: Settings, live: LiveFindings | None) -> list[Finding]:
+    """Art. 17 sound: is the microphone alive and loud enough (from the monitor or a short capture)."""
+    from agent.cli.probe_audio import capture
+    from collectors.audio.source import AudioSourceError
+    from probes.audio_metrics import measure
+
+    config = settings.audio
+    assert config is not None
+    fresh = live("audio.", 3.0 * config.interval_s) if live else None
+    if fresh:
+        return fresh
+    judge = AudioJudge(config.thresholds)
+    try:
+        samples, rate, _overflows = await asyncio.to_thread(
+            capture, config.source, settings.selftest.sample_s, config.channel, config.rate
+        )
+    except AudioSourceError as exc:
+        return judge.findings(None, str(exc))
+    if not len(samples):
+        return judge.findings(None, "no samples captured")
+    metrics = await asyncio.to_thread(measure, samples, rate, config.thresholds.mains_hz)
+    return judge.findings(metrics)
+
+
+async def clock(config: SelftestConfig) -> list[Finding]:
+    assert config.ntp_server is not None
+    reading = await asyncio.to_thread(ntp_offset, config.ntp_server, config.ntp_port)
+    return [judge_clock(reading, config.clock_warn_ms, config.clock_fail_ms)]
+
+
+async def outbox_space(settings: Settings) -> list[Finding]:
+    """Room for the outbox to keep every event through an outage (the state directory's disk)."""
+    state_dir = settings.agent.state_dir
+    try:
+        reading = await asyncio.to_thread(read_disk, state_dir if state_dir.exists() else state_dir.parent)
+    except OSError as exc:
+        return [disk_unreadable(str(state_dir), exc.strerror or str(exc))]
+    return [judge_disk(reading, settings.host.disk_warn_free_mb, settings.host.disk_fail_free_mb)]

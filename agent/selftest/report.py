@@ -1,0 +1,66 @@
+"""From findings to a self-test report: pass/warn/fail/unknown per item, the article, the reason."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from agent.contract.payloads import SelftestItem, SelftestReport, VenueRef
+from agent.status import finding_key
+from probes.findings import Finding, Verdict, worst
+
+ITEM_VERDICT = {Verdict.OK: "pass", Verdict.WARN: "warn", Verdict.FAIL: "fail", Verdict.UNKNOWN: "unknown"}
+FINDING_VERDICT = {word: verdict for verdict, word in ITEM_VERDICT.items()}
+NAGIOS_CODE = {"pass": 0, "warn": 1, "fail": 2, "unknown": 3}
+
+
+def item_from(finding: Finding) -> SelftestItem:
+    return SelftestItem(
+        check=finding_key(finding),
+        verdict=ITEM_VERDICT[finding.verdict],
+        article=finding.article,
+        reason=finding.message,
+        value=finding.value,
+    )
+
+
+def overall(items: list[SelftestItem]) -> str:
+    """Worst item verdict; a run with no applicable item is `unknown` (nothing was shown to work)."""
+    if not items:
+        return "unknown"
+    return ITEM_VERDICT[worst([FINDING_VERDICT[item.verdict] for item in items])]
+
+
+def build_report(
+    venue: VenueRef,
+    trigger: str,
+    conference_id: str | None,
+    findings: list[Finding],
+    started: datetime,
+    duration_s: float,
+) -> SelftestReport:
+    items = [item_from(finding) for finding in findings]
+    return SelftestReport(
+        id=str(uuid.uuid4()),
+        ts=started,
+        venue=venue,
+        trigger=trigger,
+        conference_id=conference_id,
+        verdict=overall(items),
+        items=items,
+        duration_s=round(duration_s, 2),
+    )
+
+
+def summary(report: SelftestReport) -> dict:
+    """What the status shows of the last run."""
+    return {
+        "id": report.id,
+        "ts": report.ts.isoformat(),
+        "trigger": report.trigger,
+        "conference_id": report.conference_id,
+        "verdict": report.verdict,
+        "duration_s": report.duration_s,
+        "failed": [item.check for item in report.items if item.verdict == "fail"],
+        "warned": [item.check for item in report.items if item.verdict == "warn"],
+    }

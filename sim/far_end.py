@@ -9,6 +9,7 @@ Plain sockets and threads; everything stops on `close()`.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
 import struct
@@ -65,8 +66,15 @@ class FarEnd:
         return sock
 
     def close_port(self, index: int) -> int:
-        """Stop listening on one signalling port (as an MCU whose SIP service is down); returns it."""
-        self.listeners[index].close()
+        """Stop listening on one signalling port (as an MCU whose SIP service is down); returns it.
+
+        shutdown() first: a listener closed while its thread waits in accept() stays open in the
+        kernel until that wait ends, and would still take connections meanwhile."""
+        listener = self.listeners[index]
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
+        self._threads[2 + index].join(timeout=2)
         return self.tcp_ports[index]
 
     def _serve_echo(self) -> None:

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
 import socket
 import time
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from agent import __version__
 from agent.commands import CommandArgumentError, CommandRouter
+from agent.conference_record import ConferenceRecorder
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
 from agent.contract.payloads import (
@@ -72,6 +76,7 @@ SELFTEST_CHECKPOINTS = {
     CheckpointKind.SEATING_CHECK,  # with the Art. 15 framing check
 }
 SELFTEST_ARGS = {"framing", "conference_id"}
+DURATION_SOURCE = {"codec": ("终端呼叫状态", "codec's call state"), "schedule": ("会议计划", "schedule")}
 _SEVERITY = {Verdict.FAIL: Severity.CRITICAL, Verdict.WARN: Severity.WARNING}
 
 
@@ -97,13 +102,20 @@ def build_monitors(settings: Settings) -> list[Monitor]:
 
 
 class Agent:
-    def __init__(self, config_path: Path, settings: Settings, backoff: Backoff | None = None):
+    def __init__(
+        self,
+        config_path: Path,
+        settings: Settings,
+        backoff: Backoff | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ):
         self.config_path = config_path
         self.settings = settings
         self.venue = venue_ref(settings)
         self.topics = VenueTopics.for_venue(settings.broker.topic_prefix, settings.venue)
         self.board = StatusBoard()
         self.notifier = Notifier()
+        self.clock = clock  # the schedule's time: injected by tests that run a day in seconds
         self.started_at = utc_now()
         self.outbox = Outbox(
             settings.agent.state_dir / "outbox.sqlite3",
@@ -116,15 +128,18 @@ class Agent:
         self._monitors: list[Monitor] = []
         self._link: BrokerLink | None = None
         self._router: CommandRouter | None = None
-        self.schedule = ScheduleKeeper(settings)
+        self.schedule = ScheduleKeeper(settings, clock)
         self._timeline_wake = asyncio.Event()
         self._selftest_lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
         self.last_selftest: dict[str, Any] | None = None
+        self.recorder = ConferenceRecorder(settings.agent.state_dir)
+        self.last_summary: dict[str, Any] | None = None
 
     # -- reporting (the Reporter protocol monitors use) ------------------------------------------
     def report(self, finding: Finding) -> None:
         change = self.board.report(finding)
+        self.recorder.observe(finding, self.clock(), change.previous if change else finding.verdict)
         if change is None or (change.previous is None and finding.verdict is Verdict.OK):
             return
         previous = change.previous.value if change.previous else "—"
@@ -150,13 +165,20 @@ class Agent:
 
     def set_device(self, name: str, state: dict[str, Any]) -> None:
         self.board.set_device(name, state)
+        if (calls := _active_calls(state)) is not None:
+            self.recorder.observe_calls(name, calls, self.clock())
+
+    def _codec_calls(self) -> dict[str, int]:
+        return {
+            name: calls for name, state in self.board.devices.items() if (calls := _active_calls(state)) is not None
+        }
 
     def emit(self, code: str, severity: Severity, message: Message, **fields: Any) -> int:
         """Queue an event in the outbox (durable first), then nudge the link to send it.
 
         An event raised while a conference is in progress carries its id (the first one's, if two
         overlap), so the hub can file it under that conference."""
-        now = utc_now()
+        now = self.clock()
         event_id = str(uuid.uuid4())
         if fields.get("conference_id") is None:
             current = self.schedule.timeline.current(now)
@@ -190,7 +212,11 @@ class Agent:
 
     def emit_agent(self, code: str, severity: Severity, conference_id: str | None = None, **fields: Any) -> int:
         return self.emit(
-            code, severity, AGENT_MESSAGES.render(code, **fields), data=dict(fields), conference_id=conference_id
+            code,
+            severity,
+            AGENT_MESSAGES.render(code, conference_id=conference_id, **fields),
+            data=dict(fields),
+            conference_id=conference_id,
         )
 
     def _task_state(self, name: str, state: TaskState, error: BaseException | None) -> None:
@@ -227,7 +253,7 @@ class Agent:
                 storage_error=self.outbox.storage_error,
             ),
             contacts=self.settings.contacts.model_dump(mode="json", exclude_none=True),
-            conference=self.schedule.status(),
+            conference={**self.schedule.status(), "last_summary": self.last_summary},
             selftest=self.last_selftest,
         )
 
@@ -352,9 +378,66 @@ class Agent:
             if conference is None:
                 raise CommandArgumentError(f"no conference {args['conference_id']!r} in the schedule")
         else:
-            current = self.schedule.timeline.current(utc_now())
+            current = self.schedule.timeline.current(self.clock())
             conference = current[0] if current else None
         return await self.selftest("command", conference, framing)
+
+    # -- the conference record (Art. 3 duration, Art. 20 summary) --------------------------------
+    def _record_checkpoint(self, kind: CheckpointKind, conference: Conference, now: datetime) -> None:
+        if kind is CheckpointKind.MEETING_START:
+            self.recorder.open(conference, now, dict(self.board.checks), self._codec_calls())
+        elif kind is CheckpointKind.MEETING_END:
+            self.recorder.end(conference.id, now)
+        elif kind is CheckpointKind.POST_MEETING_SUMMARY:
+            self.recorder.request_summary(conference.id)
+
+    def _conference_duties(self, now: datetime) -> None:
+        """Each timeline tick: Art. 3 overruns newly passed, Art. 20 summaries now complete."""
+        for overrun in self.recorder.overruns(now):
+            conference = overrun.conference
+            severity = Severity.CRITICAL if overrun.level == "maximum" else Severity.WARNING
+            self.emit_agent(
+                f"conference.overrun_{overrun.level}",
+                severity,
+                conference_id=conference.id,
+                title=conference.title or conference.id,
+                kind=conference.kind,
+                minutes=round(overrun.minutes, 1),
+                limit=overrun.limit,
+                source=overrun.source,
+                source_zh=DURATION_SOURCE[overrun.source][0],
+                source_en=DURATION_SOURCE[overrun.source][1],
+            )
+        for summary in self.recorder.ready_summaries(now):
+            self.last_summary = summary
+            self._save_summary(summary)
+            self.emit(
+                "conference.summary",
+                Severity.WARNING if summary["over_limit"] or summary["call_drops"] else Severity.INFO,
+                AGENT_MESSAGES.render(
+                    "conference.summary",
+                    title=summary["title"] or summary["conference_id"],
+                    actual=summary["actual_min"],
+                    allowed="—" if summary["allowed_min"] is None else summary["allowed_min"],
+                    ok="—" if summary["art17_min_ok_pct"] is None else summary["art17_min_ok_pct"],
+                    incidents=summary["incidents"],
+                    drops=summary["call_drops"],
+                ),
+                conference_id=summary["conference_id"],
+                data=summary,
+            )
+            self.board.changed.set()
+        self.recorder.save()
+
+    def _save_summary(self, summary: dict[str, Any]) -> None:
+        directory = self.settings.agent.state_dir / "summaries"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / f"{summary['conference_id']}.json").write_text(
+                json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+            )
+        except OSError as exc:
+            log.error("cannot keep the summary of %s: %s", summary["conference_id"], exc)
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -362,41 +445,49 @@ class Agent:
         task.add_done_callback(self._background.discard)
 
     async def _timeline_loop(self) -> None:
-        """Announce each Art. 14 checkpoint once, when it comes (self-tests attach here, issue #7)."""
+        """Run `timeline_tick` at each checkpoint's time, and at least every MAX_TIMELINE_SLEEP_S."""
         while True:
-            now = utc_now()
-            due = self.schedule.timeline.due(now)
-            for point in due.run:
-                conference = self.schedule.timeline.conferences[point.conference_id]
-                self.emit_agent(
-                    f"timeline.{point.kind.value}",
-                    Severity.INFO,
-                    title=conference.title or conference.id,
-                    conference=conference.id,
-                    conference_id=conference.id,
-                    at=point.at.astimezone(self.schedule.zone).isoformat(),
-                )
-                if point.kind in SELFTEST_CHECKPOINTS:
-                    framing = point.kind is CheckpointKind.SEATING_CHECK
-                    self._spawn(self.selftest(point.kind.value, conference, framing))
-            for point, _reason in due.skipped:
-                conference = self.schedule.timeline.conferences[point.conference_id]
-                self.emit_agent(
-                    "timeline.missed",
-                    Severity.WARNING,
-                    title=conference.title or conference.id,
-                    conference=conference.id,
-                    conference_id=conference.id,
-                    checkpoint=point.kind.value,
-                )
-            if due.run or due.skipped:
-                self.schedule.fired_changed()
-                self.board.changed.set()
-            following = self.schedule.timeline.next_at(utc_now())
-            wait = MAX_TIMELINE_SLEEP_S if following is None else (following - utc_now()).total_seconds()
+            self.timeline_tick(self.clock())
+            following = self.schedule.timeline.next_at(self.clock())
+            wait = MAX_TIMELINE_SLEEP_S if following is None else (following - self.clock()).total_seconds()
             self._timeline_wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._timeline_wake.wait(), timeout=max(0.05, min(wait, MAX_TIMELINE_SLEEP_S)))
+
+    def timeline_tick(self, now: datetime) -> None:
+        """Everything the schedule asks at `now`: announce due checkpoints (once each), start their
+        self-tests, keep the conference record, raise Art. 3 overruns and Art. 20 summaries.
+
+        Takes the time as an argument so that tests can drive a whole day through it in seconds."""
+        due = self.schedule.timeline.due(now)
+        for point in due.run:
+            conference = self.schedule.timeline.conferences[point.conference_id]
+            self.emit_agent(
+                f"timeline.{point.kind.value}",
+                Severity.INFO,
+                title=conference.title or conference.id,
+                conference=conference.id,
+                conference_id=conference.id,
+                at=point.at.astimezone(self.schedule.zone).isoformat(),
+            )
+            self._record_checkpoint(point.kind, conference, now)
+            if point.kind in SELFTEST_CHECKPOINTS:
+                framing = point.kind is CheckpointKind.SEATING_CHECK
+                self._spawn(self.selftest(point.kind.value, conference, framing))
+        for point, _reason in due.skipped:
+            conference = self.schedule.timeline.conferences[point.conference_id]
+            self.emit_agent(
+                "timeline.missed",
+                Severity.WARNING,
+                title=conference.title or conference.id,
+                conference=conference.id,
+                conference_id=conference.id,
+                checkpoint=point.kind.value,
+            )
+        if due.run or due.skipped:
+            self.schedule.fired_changed()
+            self.board.changed.set()
+        self._conference_duties(now)
 
     # -- life cycle -----------------------------------------------------------------------------
     def _start_link(self, password: str | None) -> None:
@@ -451,7 +542,7 @@ class Agent:
         old = self.settings
         self.settings = new
         fired = self.schedule.timeline.fired
-        self.schedule = ScheduleKeeper(new)
+        self.schedule = ScheduleKeeper(new, self.clock)
         self.schedule.timeline.fired |= fired
         self._timeline_wake.set()
         await self._stop_monitors(forget=True)
@@ -522,3 +613,11 @@ class Agent:
         self.outbox.close()
         log.info("stopped cleanly in %.2f s", time.monotonic() - started)
         return 0
+
+
+def _active_calls(device_state: dict[str, Any]) -> int | None:
+    """A reachable codec's active call count, as its monitor reported it; None for other devices."""
+    calls = device_state.get("calls")
+    if device_state.get("kind") == "codec" and device_state.get("reachable") and isinstance(calls, int):
+        return calls
+    return None

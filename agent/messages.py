@@ -110,6 +110,28 @@ AGENT_MESSAGES = Catalog(
             "self-test ({trigger}) done: {verdict}; {pass} passed, {warn} warned, "
             "{fail} failed, {unknown} unknown in {duration:.1f} s",
         ),
+        "conference.overrun_planned": (
+            "会议 {title}（{conference_id}）计划时长 {minutes:.0f} 分钟，超过第三条规定的 {limit} 分钟",
+            "{title} ({conference_id}) is planned for {minutes:.0f} min, over the Art. 3 limit of {limit} min",
+        ),
+        "conference.overrun_normal": (
+            "会议 {title}（{conference_id}）已进行 {minutes:.0f} 分钟，"
+            "超过第三条规定的一般时长 {limit} 分钟（依据：{source_zh}）",
+            "{title} ({conference_id}) has run {minutes:.0f} min, "
+            "past the Art. 3 normal length of {limit} min (from the {source_en})",
+        ),
+        "conference.overrun_maximum": (
+            "会议 {title}（{conference_id}）已进行 {minutes:.0f} 分钟，"
+            "超过第三条规定的最长 {limit} 分钟（依据：{source_zh}）",
+            "{title} ({conference_id}) has run {minutes:.0f} min, "
+            "past the Art. 3 maximum of {limit} min (from the {source_en})",
+        ),
+        "conference.summary": (
+            "会后小结（第二十条）：{title} 实际 {actual:.0f} 分钟（上限 {allowed}），"
+            "图像声音各项合格时间不低于 {ok}%，设备故障 {incidents} 次，掉线 {drops} 次",
+            "post-conference summary (Art. 20): {title} ran {actual:.0f} min (allowed {allowed}); "
+            "every Art. 17 check ok at least {ok} % of the time; {incidents} device incident(s), {drops} call drop(s)",
+        ),
         "check.changed": (
             "{check}：{previous} → {verdict}。{zh}",
             "{check}: {previous} → {verdict}. {en}",

@@ -1,0 +1,67 @@
+"""One poll of one SSH device from the asyncio runtime: its commands run in a bounded thread pool.
+
+netmiko blocks, so sessions live in worker threads; the pool's size bounds how many devices are
+talked to at once (and how many threads exist), and each device's session stays open between polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from collectors.ssh import codec, gear
+from collectors.ssh.readings import SshReading
+from collectors.ssh.session import SshError, SshSession, rejection
+
+CODEC_TYPES = {"cisco_tp"}
+SUPPORTED = CODEC_TYPES | set(gear.GEAR_COMMANDS)
+
+
+def commands_for(device_type: str) -> tuple[str, ...]:
+    return codec.CODEC_COMMANDS if device_type in CODEC_TYPES else gear.GEAR_COMMANDS[device_type]
+
+
+def read(session: SshSession) -> SshReading:
+    """Blocking: run the device's commands and parse them (in a worker thread)."""
+    target = session.target
+    reading = SshReading(device=target.name, target=target.address, device_type=target.device_type, reachable=False)
+    try:
+        outputs = session.run(list(commands_for(target.device_type)))
+    except SshError as exc:
+        reading.error_kind, reading.error = exc.kind, exc.detail
+        return reading
+    reading.reachable = True
+    for command, output in outputs.items():
+        refused = rejection(target.device_type, output)
+        if refused:
+            reading.rejected.append(f"{command}: {refused}")
+    if target.device_type in CODEC_TYPES:
+        tree, _refused = codec.merge(outputs)  # refused subtrees are in reading.rejected already
+        reading.codec = codec.codec_status(tree)
+        return reading
+    interface_command, cpu_command = gear.GEAR_COMMANDS[target.device_type]
+    refused = {line.split(":", 1)[0] for line in reading.rejected}
+    if interface_command not in refused:
+        try:
+            reading.interfaces = gear.interfaces(target.device_type, outputs[interface_command])
+        except gear.GearParseError as exc:
+            reading.unparsed.append(str(exc))
+    if cpu_command not in refused:
+        try:
+            reading.cpu_pct = gear.cpu_pct(outputs[cpu_command])
+        except gear.GearParseError as exc:
+            reading.unparsed.append(f"{cpu_command!r}: {exc}")
+    return reading
+
+
+class SshPool:
+    """Worker threads for blocking SSH sessions, sized to the number of devices talked to at once."""
+
+    def __init__(self, workers: int):
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ssh")
+
+    async def poll(self, session: SshSession) -> SshReading:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, read, session)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)

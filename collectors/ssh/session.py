@@ -1,0 +1,207 @@
+"""One SSH device: a netmiko session kept open between polls, reopened when it fails.
+
+netmiko is blocking, so every call here runs in a worker thread (see pool.py). Host keys are
+checked against a known-hosts file: an unknown key is refused unless trust-on-first-use is on (then
+it is written to the file), and a changed key is always refused. Each failure is an SshError whose
+`kind` says which (auth, hostkey_changed, hostkey_unknown, timeout, connect, closed) so
+the probe can say what to do about it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+from netmiko import ConnectHandler
+from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadException
+
+log = logging.getLogger(__name__)
+
+# netmiko's cisco_tp driver waits for "\r\n(OK|ERROR|Command not recognized.)\r\n", but netmiko
+# normalises every line end to "\n" before it searches, so that pattern can never match and each
+# command times out. The trailer is a line of its own, so look for it as one.
+XAPI_TRAILER = r"(?m)^(OK|ERROR|Command not recognized\.)[ \t]*$"
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    name: str
+    host: str
+    port: int
+    device_type: str
+    username: str
+    password: str | None = None
+    key_file: Path | None = None
+    known_hosts: Path | None = None
+    trust_on_first_use: bool = False
+    connect_timeout_s: float = 10.0
+    command_timeout_s: float = 15.0
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class SshError(Exception):
+    def __init__(self, kind: str, detail: str):
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    found, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        found.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return found
+
+
+def classify(exc: BaseException, target: SshTarget) -> SshError:
+    """A netmiko/paramiko failure as an SshError naming what went wrong, in one line."""
+    chain = _chain(exc)
+    if any(isinstance(e, paramiko.BadHostKeyException) for e in chain):
+        where = target.known_hosts or "the known-hosts file"
+        return SshError("hostkey_changed", f"{target.address} presented a different host key than {where} holds")
+    text = " ".join(str(e) for e in chain)
+    if "not found in known_hosts" in text:
+        return SshError("hostkey_unknown", f"{target.address} is not in {target.known_hosts or 'known_hosts'}")
+    if any(isinstance(e, NetmikoAuthenticationException | paramiko.AuthenticationException) for e in chain):
+        return SshError("auth", f"login as {target.username!r} refused by {target.address}")
+    if any(isinstance(e, ReadException) for e in chain) or "Pattern not detected" in text:
+        return SshError("timeout", f"{target.address} stopped answering within {target.command_timeout_s:g} s")
+    if any(isinstance(e, (EOFError, OSError)) and not isinstance(e, socket.timeout) for e in chain[1:]) or any(
+        isinstance(e, EOFError | ConnectionResetError | BrokenPipeError) for e in chain
+    ):
+        if "TCP connection to device failed" in text:
+            return SshError("connect", f"no SSH service at {target.address}")
+        return SshError("closed", f"{target.address} closed the connection")
+    if isinstance(exc, NetmikoTimeoutException) or "timed out" in text.lower():
+        if "TCP connection to device failed" in text:
+            return SshError("connect", f"no SSH service at {target.address}")
+        return SshError("timeout", f"{target.address} did not answer within {target.connect_timeout_s:g} s")
+    if "closed" in text.lower():
+        return SshError("closed", f"{target.address} closed the connection")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return SshError("error", f"{target.address}: {first}")
+
+
+class SshSession:
+    """A kept-open session to one device; `run` is called from one worker thread at a time."""
+
+    def __init__(self, target: SshTarget):
+        self.target = target
+        self._connection = None
+        self._lock = threading.Lock()
+        self.opened = 0
+
+    def _connect(self):
+        target = self.target
+        known_hosts = target.known_hosts
+        params = {
+            "device_type": target.device_type,
+            "host": target.host,
+            "port": target.port,
+            "username": target.username,
+            "password": target.password or "",
+            "use_keys": target.key_file is not None,
+            "key_file": str(target.key_file) if target.key_file else None,
+            "allow_agent": False,
+            "ssh_strict": not target.trust_on_first_use,
+            "system_host_keys": False,
+            "alt_host_keys": known_hosts is not None,
+            "alt_key_file": str(known_hosts) if known_hosts else "",
+            "conn_timeout": target.connect_timeout_s,
+            "auth_timeout": target.connect_timeout_s,
+            "banner_timeout": target.connect_timeout_s,
+            "timeout": target.command_timeout_s,
+            "keepalive": 30,
+            "fast_cli": True,
+        }
+        connection = ConnectHandler(**params)
+        if target.trust_on_first_use and known_hosts is not None:
+            self._remember_host_key(connection)
+        self.opened += 1
+        return connection
+
+    def _remember_host_key(self, connection) -> None:
+        """Trust on first use: write the key just accepted to the known-hosts file."""
+        client = connection.remote_conn_pre
+        key = client.get_transport().get_remote_server_key()
+        name = self.target.host if self.target.port == 22 else f"[{self.target.host}]:{self.target.port}"
+        known = paramiko.HostKeys()
+        path = self.target.known_hosts
+        if path.is_file():
+            known.load(str(path))
+        if known.lookup(name) is None:
+            known.add(name, key.get_name(), key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            known.save(str(path))
+            log.warning("trusted the host key of %s on first use (%s)", name, key.get_name())
+
+    def run(self, commands: list[str]) -> dict[str, str]:
+        """Each command's output; opens the session if needed. Raises SshError (and closes) on failure."""
+        with self._lock:
+            try:
+                if self._connection is None:
+                    self._connection = self._connect()
+                outputs = {}
+                for command in commands:
+                    outputs[command] = self._send(command)
+                return outputs
+            except SshError:
+                self._close_locked()
+                raise
+            except Exception as exc:  # netmiko/paramiko raise many kinds; all end this session
+                self._close_locked()
+                raise classify(exc, self.target) from None
+
+    def _send(self, command: str) -> str:
+        kwargs: dict = {"read_timeout": self.target.command_timeout_s}
+        if self.target.device_type == "cisco_tp":
+            kwargs["expect_string"] = XAPI_TRAILER
+            kwargs["strip_prompt"] = False  # the trailer says OK or ERROR; the parser reads it
+        return self._connection.send_command(command, **kwargs)
+
+    def _close_locked(self, graceful: bool = False) -> None:
+        """Free the session. A broken one is torn down at once: netmiko's polite disconnect would
+        first type `exit` into a device that has stopped answering and wait for it."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if graceful:
+                connection.disconnect()
+            else:
+                connection.paramiko_cleanup()
+        except Exception:  # the session is broken already; only its resources are left to free
+            log.debug("closing the session to %s", self.target.address, exc_info=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_locked(graceful=True)
+
+
+_REJECTIONS = {
+    "huawei": re.compile(r"^Error: .*(Unrecognized|Incomplete|Wrong parameter)", re.MULTILINE),
+    "hp_comware": re.compile(r"^ ?% (Unrecognized|Incomplete|Wrong parameter)", re.MULTILINE),
+    "cisco_ios": re.compile(r"^% (Invalid input|Incomplete command|Ambiguous command)", re.MULTILINE),
+    "cisco_tp": re.compile(r"^(Command not recognized\.\s*$|\*r \S+ \(status=Error\))", re.MULTILINE),
+}
+
+
+def rejection(device_type: str, output: str) -> str | None:
+    """The device's error line when it refused the command (each vendor words it its own way)."""
+    pattern = _REJECTIONS.get(device_type)
+    if not (pattern and pattern.search(output)):
+        return None
+    for line in output.splitlines():
+        if line.strip().startswith(("Error", "%", "Command not", "Reason")):
+            return line.strip()
+    return output.strip().splitlines()[-1]

@@ -54,7 +54,7 @@ def _quote(value: str) -> str:
 
 
 def _tokens(path: str) -> list[str | int]:
-    return [int(token) if token.isdigit() else token for token in path.split()]
+    return [int(token) if token.isascii() and token.isdigit() else token for token in path.split()]
 
 
 def _insert(tree: Tree, tokens: list[str | int], value: str) -> None:

@@ -48,6 +48,7 @@ from agent.monitors import audio as audio_monitor
 from agent.monitors import host as host_monitor
 from agent.monitors import simulation as simulation_monitor
 from agent.monitors import snmp as snmp_monitor
+from agent.monitors import ssh as ssh_monitor
 from agent.monitors import video as video_monitor
 from agent.outbox import Kind, Outbox, commit_soon_on_running_loop
 from agent.schedule_keeper import ScheduleKeeper
@@ -64,6 +65,7 @@ log = logging.getLogger(__name__)
 MONITOR_BUILDERS = (
     host_monitor.build,
     snmp_monitor.build,
+    ssh_monitor.build,
     video_monitor.build,
     audio_monitor.build,
     simulation_monitor.build,

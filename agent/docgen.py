@@ -24,6 +24,7 @@ from probes.clock import CLOCK_MESSAGES
 from probes.host import HOST_MESSAGES
 from probes.net import NET_MESSAGES
 from probes.snmp import SNMP_MESSAGES
+from probes.ssh import SSH_MESSAGES
 from probes.video import VIDEO_MESSAGES
 from probes.video_framing import FRAMING_MESSAGES
 
@@ -32,6 +33,7 @@ CATALOGS: dict[str, Catalog] = {
     "agent (events, errors, command replies)": AGENT_MESSAGES,
     "host checks (第十三条)": HOST_MESSAGES,
     "SNMP checks (第十三条)": SNMP_MESSAGES,
+    "SSH checks (第十三条; codec video input 第十七条)": SSH_MESSAGES,
     "video checks (第十七条; framing 第十五条, background 第十六条)": VIDEO_MESSAGES,
     "video framing and background (advisory)": FRAMING_MESSAGES,
     "audio checks (第十七条)": AUDIO_MESSAGES,

@@ -39,8 +39,8 @@ PAGE_LINES = 24
 class Faults:
     """Set by a test while the simulator runs; each applies to the next command received."""
 
-    stall: bool = False  # print half of the answer, then nothing more
-    drop: bool = False  # close the connection instead of answering
+    stall: bool = False  # print half of the answer, then nothing more (not to the session set-up commands)
+    drop: bool = False  # close the connection instead of answering (idem)
     rejected: set[str] = field(default_factory=set)  # commands answered with the vendor's error
 
 
@@ -183,9 +183,14 @@ class SshDeviceSimulator:
 
     def _run(self) -> None:
         self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
         self._loop.run_until_complete(self._listen())
         self._ready.set()
         self._loop.run_forever()
+        leftover = asyncio.all_tasks(self._loop)
+        for task in leftover:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
         self._loop.run_until_complete(self._loop.shutdown_asyncgens())
         self._loop.close()
 
@@ -228,15 +233,18 @@ class SshDeviceSimulator:
                 self.commands_seen.append(command)
                 if command.lower() in ("exit", "quit", "bye", "logout"):
                     break
-                if self.faults.drop:
+                data_command = command not in vendor.paging_off + vendor.silent and bool(command)
+                if self.faults.drop and data_command:
                     process.channel.get_extra_info("connection").abort()
                     return
                 answer = self._answer(vendor, command)
                 if command in vendor.paging_off:
                     paging = False
-                if self.faults.stall and answer:
+                if self.faults.stall and answer and data_command:
                     process.stdout.write(answer[: len(answer) // 2])
-                    await asyncio.Event().wait()  # never answers the rest
+                    while await process.stdin.read(1024):  # never answers again; swallows input until hung up
+                        pass
+                    break
                 if paging and answer.count("\r\n") > PAGE_LINES:
                     if not await self._page(process, vendor, answer):
                         process.stdout.write("\r\n" + vendor.prompt)

@@ -15,6 +15,7 @@ from agent.cli import schedule_view, selftest_view, status_view
 from agent.cli.probe_audio import probe_audio
 from agent.cli.probe_net import probe_net
 from agent.cli.probe_snmp import probe_snmp
+from agent.cli.probe_ssh import probe_ssh
 from agent.cli.probe_video import probe_video
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
@@ -143,6 +144,7 @@ def probe() -> None:
 
 
 probe.add_command(probe_snmp)
+probe.add_command(probe_ssh)
 probe.add_command(probe_video)
 probe.add_command(probe_audio)
 probe.add_command(probe_net)

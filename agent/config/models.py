@@ -269,6 +269,64 @@ class SnmpConfig(Strict):
         return self
 
 
+SSH_DEVICE_TYPES = Literal["cisco_tp", "huawei", "hp_comware", "cisco_ios"]
+
+
+class SshDeviceConfig(Strict):
+    """One codec (Cisco TelePresence/RoomOS xAPI) or switch (Huawei VRP, H3C Comware, Cisco IOS) read over SSH."""
+
+    name: Segment = Field(description="Short id, the subject of findings, e.g. `codec` or `core-switch`.")
+    host: str = Field(min_length=1, description="Address or name of the device.")
+    port: int = Field(default=22, ge=1, le=65535)
+    device_type: SSH_DEVICE_TYPES = Field(description="netmiko device type: cisco_tp, huawei, hp_comware, cisco_ios.")
+    username: str = Field(min_length=1, description="Login name (a read-only account is enough).")
+    password: SecretStr | None = Field(default=None, description="Prefer password_env or password_file.")
+    password_env: str | None = Field(default=None, description="Environment variable holding the password.")
+    password_file: Path | None = Field(default=None, description="File holding the password (first line).")
+    key_file: Path | None = Field(default=None, description="Private key for public-key login.")
+    uplink: str | None = Field(default=None, description="Interface (name or description) whose loss is a fault.")
+    require_registration: bool = Field(
+        default=True, description="Codecs: not registered to SIP or H.323 is a fault (false: dialled by address)."
+    )
+    interval_s: float | None = Field(default=None, ge=5, le=3600, description="Overrides [ssh] interval_s.")
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> SshDeviceConfig:
+        given = [x for x in (self.password, self.password_env, self.password_file, self.key_file) if x is not None]
+        if not given:
+            raise ValueError("give password_env, password_file, password or key_file")
+        if len([x for x in (self.password, self.password_env, self.password_file) if x is not None]) > 1:
+            raise ValueError("give one of password, password_env and password_file")
+        return self
+
+
+class SshConfig(Strict):
+    """SSH reading of codecs and network gear (Art. 13), through netmiko in worker threads."""
+
+    interval_s: float = Field(default=60, ge=5, le=3600, description="Poll period per device.")
+    connect_timeout_s: float = Field(default=10, gt=0, le=120, description="TCP connect, SSH handshake, login.")
+    command_timeout_s: float = Field(default=15, gt=0, le=300, description="Waiting for one command's output.")
+    workers: int = Field(default=8, ge=1, le=256, description="Worker threads = devices talked to at once, at most.")
+    known_hosts: Path | None = Field(
+        default=None, description="OpenSSH known_hosts file; default `<state_dir>/ssh_known_hosts`."
+    )
+    trust_on_first_use: bool = Field(
+        default=False, description="Accept and record an unknown host key once (a changed key is always refused)."
+    )
+    thresholds: SnmpThresholds = Field(
+        default_factory=SnmpThresholds, description="Same keys as [snmp.thresholds] (CPU, temperature, loss, jitter)."
+    )
+    devices: list[SshDeviceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> SshConfig:
+        names = [device.name for device in self.devices]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"device names must be unique: {', '.join(duplicates)}")
+        return self
+
+
 class VideoConfig(Strict):
     """The uplink picture (Art. 17; framing Art. 15 and background Art. 16 as advice)."""
 
@@ -374,6 +432,7 @@ class Settings(Strict):
     contacts: ContactsConfig = Field(default_factory=ContactsConfig)
     host: HostConfig = Field(default_factory=HostConfig)
     snmp: SnmpConfig = Field(default_factory=SnmpConfig)
+    ssh: SshConfig = Field(default_factory=SshConfig)
     video: VideoConfig | None = None
     audio: AudioConfig | None = None
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)

@@ -79,6 +79,55 @@ async def snmp_devices(settings: Settings) -> list[Finding]:
     return [finding for findings in results for finding in findings]
 
 
+async def ssh_devices(settings: Settings) -> list[Finding]:
+    """A fresh SSH login and read of every `[[ssh.devices]]` entry (proves the login works too)."""
+    from agent.monitors.ssh import ssh_target
+    from collectors.ssh.poll import SshPool
+    from collectors.ssh.readings import SshReading
+    from collectors.ssh.session import SshSession
+    from probes.ssh import judge, judge_reachability
+
+    config = settings.ssh
+    pool = SshPool(max(1, min(config.workers, len(config.devices))))
+
+    async def one(device) -> list[Finding]:
+        try:
+            target = ssh_target(device, config, settings.agent.state_dir)
+        except SecretError as exc:
+            failed = SshReading(
+                device=device.name,
+                target=f"{device.host}:{device.port}",
+                device_type=device.device_type,
+                reachable=False,
+                error_kind="config",
+                error=str(exc),
+            )
+            return [judge_reachability(failed)]
+        session = SshSession(target)
+        try:
+            reading = await pool.poll(session)
+        finally:
+            await asyncio.to_thread(session.close)
+        return judge(reading, config.thresholds, device.uplink, device.require_registration)
+
+    try:
+        results = await asyncio.gather(*(one(device) for device in config.devices))
+    finally:
+        pool.executor.shutdown(wait=False, cancel_futures=True)
+    return [finding for findings in results for finding in findings]
+
+
+async def devices(settings: Settings) -> list[Finding]:
+    """SNMP and SSH devices side by side."""
+    groups = []
+    if settings.snmp.devices:
+        groups.append(snmp_devices(settings))
+    if settings.ssh.devices:
+        groups.append(ssh_devices(settings))
+    results = await asyncio.gather(*groups)
+    return [finding for findings in results for finding in findings]
+
+
 async def network_path(config: SelftestConfig, host: str) -> list[Finding]:
     """Latency, loss and jitter to the far end, and its SIP / H.323 ports, measured side by side."""
     if config.udp_echo_port is not None:

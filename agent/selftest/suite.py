@@ -52,8 +52,8 @@ def plan(
     """The groups that apply to this venue (an unconfigured input or server is not a failure)."""
     config = settings.selftest
     groups: dict[str, Awaitable[list[Finding]]] = {"outbox": checks.outbox_space(settings)}
-    if settings.snmp.devices:
-        groups["devices"] = checks.snmp_devices(settings)
+    if settings.snmp.devices or settings.ssh.devices:
+        groups["devices"] = checks.devices(settings)
     host = checks.far_end_host(conference, config)
     if host:
         groups["path"] = checks.network_path(config, host)

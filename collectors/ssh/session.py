@@ -159,8 +159,18 @@ class SshSession:
                 self._close_locked()
                 raise
             except Exception as exc:  # netmiko/paramiko raise many kinds; all end this session
+                dropped = self._connection is not None and not self._transport_alive()
                 self._close_locked()
+                if dropped:  # netmiko waits out its timeout on a dead channel; say what happened
+                    raise SshError("closed", f"{self.target.address} closed the connection") from None
                 raise classify(exc, self.target) from None
+
+    def _transport_alive(self) -> bool:
+        try:
+            channel = self._connection.remote_conn
+            return bool(channel.get_transport().is_active()) and not channel.closed and not channel.eof_received
+        except Exception:  # any trouble reaching the transport means it is gone
+            return False
 
     def _send(self, command: str) -> str:
         kwargs: dict = {"read_timeout": self.target.command_timeout_s}

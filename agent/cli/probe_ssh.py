@@ -1,0 +1,171 @@
+"""`venue-agent probe ssh HOST[:PORT]`: log in to one codec or switch, read it and judge it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from agent.cli.probe_output import exit_code, findings_json, print_findings, print_metrics
+from agent.cli.probe_snmp import split_host_port
+from collectors.ssh.poll import SUPPORTED, SshPool
+from collectors.ssh.readings import SshReading
+from collectors.ssh.session import SshSession, SshTarget
+from probes.findings import Finding
+from probes.snmp import SnmpThresholds
+from probes.ssh import judge
+
+
+def report_json(reading: SshReading, findings: list[Finding]) -> dict:
+    """The stable JSON shape (scripts depend on these keys: see docs/ssh.md)."""
+    document: dict = {
+        "device": {
+            "target": reading.target,
+            "device_type": reading.device_type,
+            "reachable": reading.reachable,
+            "error_kind": reading.error_kind,
+            "error": reading.error,
+            "cpu_pct": reading.cpu_pct,
+            "rejected": reading.rejected,
+            "unparsed": reading.unparsed,
+        },
+        "interfaces": [i.model_dump() for i in reading.interfaces],
+        "findings": findings_json(findings),
+    }
+    if reading.codec is not None:
+        codec = reading.codec
+        document["codec"] = {
+            "product": codec.product,
+            "software": codec.software,
+            "system_state": codec.system_state,
+            "active_calls": codec.active_calls,
+            "temperature": codec.temperature,
+            "calls": [c.model_dump() for c in codec.calls],
+            "media": [
+                {
+                    "call": m.call,
+                    "channel": m.channel,
+                    "direction": m.direction,
+                    "type": m.type,
+                    "loss_pct": None if m.loss_pct is None else round(m.loss_pct, 3),
+                    "jitter_ms": m.jitter_ms,
+                }
+                for m in codec.media
+            ],
+            "video_inputs": [v.model_dump() for v in codec.video_inputs],
+            "registration": codec.registration,
+            "diagnostics": [d.model_dump() for d in codec.diagnostics],
+        }
+    return document
+
+
+def print_report(console: Console, document: dict) -> None:
+    print_metrics(console, f"{document['device']['target']} ({document['device']['device_type']})", document["device"])
+    if document["interfaces"]:
+        table = Table(title="interfaces")
+        for column in ("name", "admin", "oper", "description", "errors"):
+            table.add_column(column)
+        for i in document["interfaces"]:
+            errors = "" if i["in_errors"] is None else f"{i['in_errors']}/{i['out_errors']}"
+            table.add_row(i["name"], i["admin_status"], i["oper_status"], i["description"] or "", errors)
+        console.print(table)
+    codec = document.get("codec")
+    if codec:
+        calls = [f"{c['status']} {c['protocol']} {c['remote']} {c['duration_s']} s" for c in codec["calls"]]
+        print_metrics(
+            console,
+            "codec",
+            {
+                "product": codec["product"],
+                "software": codec["software"],
+                "system_state": codec["system_state"],
+                "calls": "; ".join(calls) or "none",
+                "registration": ", ".join(f"{k} {v}" for k, v in codec["registration"].items()),
+                "temperature": codec["temperature"],
+            },
+        )
+
+
+@click.command("ssh")
+@click.argument("host_port", metavar="HOST[:PORT]")
+@click.option(
+    "--device-type", required=True, type=click.Choice(sorted(SUPPORTED)), help="netmiko device type of the device."
+)
+@click.option("--username", required=True, help="Login name.")
+@click.option("--password-env", default=None, help="Environment variable holding the password.")
+@click.option("--key", "key_file", type=click.Path(path_type=Path, exists=True), default=None, help="Private key file.")
+@click.option(
+    "--known-hosts",
+    type=click.Path(path_type=Path),
+    default=Path("~/.ssh/known_hosts").expanduser(),
+    show_default=True,
+    help="OpenSSH known_hosts file the device's key is checked against.",
+)
+@click.option("--trust-on-first-use", is_flag=True, help="Accept an unknown host key once and record it.")
+@click.option("--uplink", default=None, help="Interface whose loss is a fault (switches).")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds for the login and for each command.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def probe_ssh(
+    host_port: str,
+    device_type: str,
+    username: str,
+    password_env: str | None,
+    key_file: Path | None,
+    known_hosts: Path,
+    trust_on_first_use: bool,
+    uplink: str | None,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Log in to a codec (xAPI) or switch (CLI) over SSH, read its state and judge it.
+
+    Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    """
+    if password_env is None and key_file is None:
+        raise click.UsageError("give --password-env VAR or --key FILE")
+    password = None
+    if password_env is not None:
+        if password_env not in os.environ:
+            raise click.UsageError(f"environment variable {password_env} is not set")
+        password = os.environ[password_env]
+    try:
+        host, port = split_host_port(host_port, 22)
+    except ValueError:
+        raise click.BadParameter(f"{host_port!r}: expected HOST or HOST:PORT", param_hint="HOST[:PORT]") from None
+    target = SshTarget(
+        name=host,
+        host=host,
+        port=port,
+        device_type=device_type,
+        username=username,
+        password=password,
+        key_file=key_file,
+        known_hosts=known_hosts,
+        trust_on_first_use=trust_on_first_use,
+        connect_timeout_s=timeout,
+        command_timeout_s=timeout,
+    )
+    reading = asyncio.run(_read(target))
+    findings = judge(reading, SnmpThresholds(), uplink)
+    document = report_json(reading, findings)
+    if as_json:
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        console = Console()
+        print_report(console, document)
+        print_findings(console, findings)
+    raise SystemExit(exit_code(findings))
+
+
+async def _read(target: SshTarget) -> SshReading:
+    pool, session = SshPool(1), SshSession(target)
+    try:
+        return await pool.poll(session)
+    finally:
+        await asyncio.to_thread(session.close)
+        pool.close()

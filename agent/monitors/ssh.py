@@ -1,0 +1,150 @@
+"""The SSH monitor: each configured codec or switch read on its own schedule, sessions kept open.
+
+One supervised loop per device; the blocking netmiko sessions run in one shared pool of worker
+threads (its size bounds the threads and the devices talked to at once). A codec's active calls
+and call details go into the device summary, where the conference record reads them (Art. 3, 20).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from agent.config.load import ConfigIssue
+from agent.config.models import Settings, SshConfig, SshDeviceConfig
+from agent.config.secrets import SecretError, resolve_env_secret
+from agent.monitors import Monitor, Reporter
+from collectors.ssh.poll import CODEC_TYPES, SshPool
+from collectors.ssh.readings import SshReading
+from collectors.ssh.session import SshSession, SshTarget
+from probes.ssh import judge, judge_reachability
+
+
+def ssh_target(device: SshDeviceConfig, config: SshConfig, state_dir) -> SshTarget:
+    """The collector's view of a configured device, password resolved (SecretError if missing)."""
+    field = f"ssh.devices[{device.name}]"
+    password = resolve_env_secret(device.password, device.password_env, f"{field}.password_env")
+    if device.password_file is not None:
+        try:
+            password = device.password_file.read_text(encoding="utf-8").splitlines()[0].strip()
+        except (OSError, IndexError) as exc:
+            raise SecretError(
+                ConfigIssue(f"{field}.password_file", f"cannot read {device.password_file}: {exc}")
+            ) from None
+    return SshTarget(
+        name=device.name,
+        host=device.host,
+        port=device.port,
+        device_type=device.device_type,
+        username=device.username,
+        password=password,
+        key_file=device.key_file,
+        known_hosts=config.known_hosts or state_dir / "ssh_known_hosts",
+        trust_on_first_use=config.trust_on_first_use,
+        connect_timeout_s=config.connect_timeout_s,
+        command_timeout_s=config.command_timeout_s,
+    )
+
+
+def device_summary(reading: SshReading, now: datetime | None = None) -> dict:
+    """What the status shows of a device: for codecs the calls, with when each began."""
+    now = now or datetime.now(UTC)
+    summary: dict = {
+        "via": "ssh",
+        "reachable": reading.reachable,
+        "error": reading.error,
+        "device_type": reading.device_type,
+        "kind": "codec" if reading.device_type in CODEC_TYPES else "network",
+    }
+    if reading.codec is not None:
+        codec = reading.codec
+        summary |= {
+            "system_state": codec.system_state,
+            "calls": codec.active_calls,
+            "call": [
+                {
+                    "status": call.status,
+                    "remote": call.remote,
+                    "protocol": call.protocol,
+                    "duration_s": call.duration_s,
+                    "started_at": (now - timedelta(seconds=call.duration_s)).isoformat()
+                    if call.duration_s is not None
+                    else None,
+                }
+                for call in codec.calls
+            ],
+            "registration": codec.registration,
+        }
+    if reading.interfaces:
+        summary |= {
+            "interfaces": len(reading.interfaces),
+            "interfaces_up": sum(1 for i in reading.interfaces if i.oper_status == "up"),
+        }
+    if reading.cpu_pct is not None:
+        summary["cpu_pct"] = reading.cpu_pct
+    return summary
+
+
+class _SharedPool:
+    """One pool for all device loops; closed when the last loop ends (a reload builds a new one)."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool: SshPool | None = None
+        self.users = 0
+
+    def acquire(self) -> SshPool:
+        if self.pool is None:
+            self.pool = SshPool(self.workers)
+        self.users += 1
+        return self.pool
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users == 0 and self.pool is not None:
+            self.pool.executor.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+
+
+def build(settings: Settings) -> list[Monitor]:
+    config = settings.ssh
+    shared = _SharedPool(config.workers)
+    monitors = []
+    for device in config.devices:
+        interval = device.interval_s or config.interval_s
+
+        async def run(reporter: Reporter, device: SshDeviceConfig = device, interval: float = interval) -> None:
+            try:
+                target = ssh_target(device, config, settings.agent.state_dir)
+            except SecretError as exc:
+                failed = SshReading(
+                    device=device.name,
+                    target=f"{device.host}:{device.port}",
+                    device_type=device.device_type,
+                    reachable=False,
+                    error_kind="config",
+                    error=str(exc),
+                )
+                reporter.report(judge_reachability(failed))
+                raise  # the supervisor retries with backoff (the secret may appear after a reload)
+            session = SshSession(target)
+            pool = shared.acquire()
+            previous: SshReading | None = None
+            try:
+                while True:
+                    reading = await pool.poll(session)
+                    for finding in judge(
+                        reading, config.thresholds, device.uplink, device.require_registration, previous
+                    ):
+                        reporter.report(finding)
+                    reporter.set_device(device.name, device_summary(reading))
+                    if reading.cpu_pct is not None:
+                        reporter.set_metric(f"ssh.{device.name}.cpu_pct", reading.cpu_pct)
+                    previous = reading if reading.reachable else previous
+                    await asyncio.sleep(interval)
+            finally:
+                await asyncio.to_thread(session.close)
+                shared.release()
+
+        monitors.append(Monitor(f"ssh:{device.name}", "ssh.", run))
+    return monitors

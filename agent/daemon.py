@@ -320,10 +320,10 @@ class Agent:
         return result
 
     # -- self-test ------------------------------------------------------------------------------
-    def _live_findings(self, prefix: str, max_age_s: float) -> list[Finding] | None:
-        """A running monitor's findings under `prefix`, if all of them are fresher than max_age_s."""
-        found = [f for key, f in self.board.checks.items() if key.startswith(prefix)]
-        if not found:
+    def _live_findings(self, checks: tuple[str, ...], max_age_s: float) -> list[Finding] | None:
+        """A running monitor's findings of `checks`, if it has them all and none is older than max_age_s."""
+        found = [f for f in self.board.checks.values() if f.check in checks]
+        if {f.check for f in found} != set(checks):
             return None
         oldest = min(f.ts for f in found)
         return found if (utc_now() - oldest).total_seconds() <= max_age_s else None

@@ -6,12 +6,18 @@ hub would and prints every message as it arrives. Midway it cuts the venue's upl
 proxy between agent and broker) for a few seconds, so you see the outbox at work: events raised
 during the outage arrive after it, in order, none missing. At the end the agent is stopped with
 SIGTERM (retained `offline`).
+
+The simulated venue: a Poly codec and a Cisco switch over SNMP, a Cisco codec and an H3C switch
+over SSH, an H.264 test pattern as the uplink picture, Mandarin speech as the uplink sound, a far
+end (MCU) on loopback, and a provincial conference 15 s ahead — so its Art. 14 self-tests run at
+once and are published on `selftest`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import socket
@@ -21,21 +27,31 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from rich.console import Console
 
 from sim.broker import Mosquitto
+from sim.far_end import FarEnd
 from sim.netcut import CuttableProxy
 from sim.ports import free_port
 from sim.snmp import SnmpSimulator
 from sim.speech import have_espeak, room, write
+from sim.ssh_devices import SshDeviceSimulator
 from sim.stream import start_udp_stream
 from sim.venue import write_config
 
-LEAF_STYLE = {"availability": "bold cyan", "status": "green", "events": "yellow", "metrics": "blue"}
+LEAF_STYLE = {
+    "availability": "bold cyan",
+    "status": "green",
+    "events": "yellow",
+    "metrics": "blue",
+    "selftest": "magenta",
+}
 
 
 class HubView:
@@ -87,6 +103,10 @@ class HubView:
             return f"overall={payload['overall']} checks: {checks} outbox pending={payload['outbox']['pending']}"
         if leaf == "metrics":
             return " ".join(f"{key}={value}" for key, value in payload["values"].items())
+        if leaf == "selftest":
+            items = ", ".join(f"{item['check']}={item['verdict']}" for item in payload["items"])
+            run = f"{payload['trigger']} ({payload['conference_id']}): {payload['verdict']}"
+            return f"{run} in {payload['duration_s']} s — {items}"
         return text[:100]
 
     def close(self) -> None:
@@ -109,6 +129,49 @@ def snmp_devices(snmp: SnmpSimulator) -> str:
     return text
 
 
+def ssh_devices(codec: SshDeviceSimulator, switch: SshDeviceSimulator, known_hosts: Path) -> str:
+    """A Cisco codec read over SSH (xAPI; in a call to the MCU with 2 % loss on the incoming video)
+    and an H3C access switch (its uplink up); their host keys are in the venue's known_hosts."""
+    known_hosts.write_text(codec.known_hosts_line() + switch.known_hosts_line())
+    text = f'\n[ssh]\ninterval_s = 10\nknown_hosts = "{known_hosts}"\n'
+    for name, sim, extra in (
+        ("sx80", codec, ""),
+        ("access-switch", switch, 'uplink = "GE1/0/24"\n'),
+    ):
+        text += (
+            f'\n[[ssh.devices]]\nname = "{name}"\nhost = "127.0.0.1"\nport = {sim.port}\n'
+            f'device_type = "{sim.kind}"\nusername = "{sim.username}"\npassword_env = "DEMO_SSH_PASSWORD"\n' + extra
+        )
+    return text
+
+
+def schedule(far: FarEnd, starts_in_s: float) -> str:
+    """A provincial conference starting shortly (its pre-start self-tests run at once: they are
+    due already) and the far end the self-test probes: UDP echo, SIP/H.323 ports, NTP."""
+    start = (
+        (datetime.now(UTC) + timedelta(seconds=starts_in_s))
+        .replace(microsecond=0)
+        .astimezone(ZoneInfo("Asia/Shanghai"))
+    )
+    return f"""
+[selftest]
+far_end = "127.0.0.1"
+udp_echo_port = {far.echo_port}
+ports = {far.tcp_ports}
+probes = 20
+probe_interval_s = 0.05
+ntp_server = "127.0.0.1"
+ntp_port = {far.ntp_port}
+
+[[conference]]
+id = "sheng-demo"
+title = "全省视频会议（演示）"
+kind = "provincial"
+start = {start.isoformat()}
+duration_min = 60
+"""
+
+
 def start_video(port: int) -> subprocess.Popen[bytes] | None:
     """The venue's uplink picture: ffmpeg's moving test pattern, H.264 in MPEG-TS over UDP."""
     if shutil.which("ffmpeg") is None:
@@ -123,6 +186,10 @@ def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
     broker.start()
     uplink = CuttableProxy(broker.port)  # the venue's line to the hub, which the demo cuts midway
     snmp = SnmpSimulator().start()  # the venue's codec and switches, answering SNMP on loopback
+    codec, switch = SshDeviceSimulator("cisco_tp").start(), SshDeviceSimulator("hp_comware").start()
+    codec.codec.loss_pct = 2.0
+    os.environ["DEMO_SSH_PASSWORD"] = codec.password
+    far = FarEnd()  # the MCU the conference dials, on loopback
     video_port = free_port(socket.SOCK_DGRAM)
     video = start_video(video_port)
     video_config = f'\n[video]\nsource = "udp://127.0.0.1:{video_port}"\nrate_hz = 1\n' if video else ""
@@ -134,7 +201,11 @@ def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
     config = write_config(
         workdir / "venue",
         f"mqtt://127.0.0.1:{uplink.port}",
-        extra=snmp_devices(snmp) + video_config + audio_config,
+        extra=snmp_devices(snmp)
+        + ssh_devices(codec, switch, workdir / "known_hosts")
+        + video_config
+        + audio_config
+        + schedule(far, starts_in_s=15),
         flap_interval_s=2,
         status_interval_s=10,
         metrics_interval_s=5,
@@ -179,6 +250,9 @@ def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
             video.kill()
             video.wait()
         snmp.stop()
+        codec.stop()
+        switch.stop()
+        far.close()
         uplink.close()
         broker.close()
     seqs = hub.event_seqs

@@ -16,6 +16,7 @@ from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from agent.config.models import SelftestConfig, Settings
 from agent.config.secrets import SecretError
+from agent.selftest.report import SELFTEST_MESSAGES
 from agent.timeline import Conference
 from collectors.host import read_disk
 from collectors.net.clock import ntp_offset
@@ -26,12 +27,14 @@ from collectors.snmp.reading import DeviceReading
 from collectors.snmp.session import SnmpSession
 from probes.audio import AudioJudge
 from probes.clock import judge_clock
-from probes.findings import Finding
+from probes.findings import Article, Finding, Verdict
 from probes.host import disk_unreadable, judge_disk
 from probes.net import judge_path, judge_port
 
-# (check prefix, oldest age in seconds) → the monitor's fresh findings, or None when it has none.
-LiveFindings = Callable[[str, float], list[Finding] | None]
+# (checks, oldest age in seconds) → the monitor's findings of those checks if all are that fresh, else None.
+LiveFindings = Callable[[tuple[str, ...], float], list[Finding] | None]
+ART17_VIDEO = ("video.signal", "video.brightness", "video.clarity", "video.colour")
+ART17_AUDIO = ("audio.signal", "audio.level", "audio.clarity", "audio.noise")
 PORT_NAMES = {5060: "SIP", 5061: "SIP-TLS", 1720: "H.323"}
 ADVISORY_VIDEO = ("video.framing", "video.background")
 _NUMBER = re.compile(r"^\+?[0-9 #*-]+$")
@@ -139,18 +142,43 @@ async def network_path(config: SelftestConfig, host: str) -> list[Finding]:
     return [judge_path(path_reading, config.path)] + [judge_port(host, reading) for reading in port_readings]
 
 
+async def wait_for_live(
+    live: LiveFindings, checks: tuple[str, ...], max_age_s: float, wait_s: float
+) -> list[Finding] | None:
+    """The monitor's fresh findings, waiting up to wait_s for them (it may have just started)."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while (found := live(checks, max_age_s)) is None and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.5)
+    return found
+
+
+def _monitor_silent(check: str, article: str, waited_s: float) -> Finding:
+    return SELFTEST_MESSAGES.finding(check, Verdict.UNKNOWN, "selftest.monitor_silent", article, waited=waited_s)
+
+
 async def video(settings: Settings, framing: bool, live: LiveFindings | None) -> list[Finding]:
     """Art. 17 picture (and at the seating check Art. 15/16 framing) from the monitor or a short sample."""
     from agent.cli.probe_video import run_probe
 
     config = settings.video
     assert config is not None
-    fresh = live("video.", 5.0) if live else None
-    if fresh and framing:
-        framed = live("video.framing", config.framing_interval_s + 5.0) if live else None
-        fresh = fresh + (framed or []) if framed else None  # no recent framing: sample now
-    if fresh:
-        return [f for f in fresh if framing or f.check not in ADVISORY_VIDEO]
+    if live is not None:  # in the daemon the monitor watches the source: never open it a second time
+        fresh = await wait_for_live(live, ART17_VIDEO, 5.0, settings.selftest.sample_s + 5.0)
+        if fresh is None:
+            return [_monitor_silent("video.signal", Article.ART17, settings.selftest.sample_s + 5.0)]
+        if not framing:
+            return fresh
+        framed = live(ADVISORY_VIDEO, config.framing_interval_s + 5.0)
+        if framed:
+            return fresh + framed
+        pending = SELFTEST_MESSAGES.finding(
+            "video.framing",
+            Verdict.UNKNOWN,
+            "selftest.framing_pending",
+            Article.ART15,
+            interval=config.framing_interval_s,
+        )
+        return [*fresh, pending]
     result = await asyncio.to_thread(
         run_probe,
         config.source,
@@ -164,16 +192,18 @@ async def video(settings: Settings, framing: bool, live: LiveFindings | None) ->
 
 
 async def audio(settings: Settings, live: LiveFindings | None) -> list[Finding]:
-    """Art. 17 sound: is the microphone alive and loud enough (from the monitor or a short capture)."""
+    """Art. 17 sound: is the microphone alive and loud enough (from the monitor, or a short capture
+    when there is no monitor: the CLI)."""
     from agent.cli.probe_audio import capture
     from collectors.audio.source import AudioSourceError
     from probes.audio_metrics import measure
 
     config = settings.audio
     assert config is not None
-    fresh = live("audio.", 3.0 * config.interval_s) if live else None
-    if fresh:
-        return fresh
+    if live is not None:  # the daemon's monitor holds the input (a sound card may not be opened twice)
+        wait_s = config.interval_s + settings.selftest.sample_s
+        fresh = await wait_for_live(live, ART17_AUDIO, 3.0 * config.interval_s, wait_s)
+        return fresh if fresh is not None else [_monitor_silent("audio.signal", Article.ART17, wait_s)]
     judge = AudioJudge(config.thresholds)
     try:
         samples, rate, _overflows = await asyncio.to_thread(

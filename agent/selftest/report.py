@@ -7,8 +7,30 @@ from datetime import datetime
 
 from agent.contract.payloads import SelftestItem, SelftestReport, VenueRef
 from agent.status import finding_key
+from probes.catalog import Catalog
 from probes.findings import Finding, Verdict, worst
 
+SELFTEST_MESSAGES = Catalog(
+    {
+        "selftest.timeout": (
+            "自检项 {group} 未在 {budget:.0f} 秒内完成",
+            "self-test group {group} did not finish within {budget:.0f} s",
+        ),
+        "selftest.framing_pending": (
+            "视频监测尚未完成取景分析（每 {interval:.0f} 秒一次），本次未判断第十五条取景",
+            "the video monitor has no framing analysis yet (every {interval:.0f} s); "
+            "Art. 15 framing not judged this time",
+        ),
+        "selftest.monitor_silent": (
+            "监测任务 {waited:.0f} 秒内没有给出结论（正在重启？），本项未判断",
+            "the monitor gave no verdict within {waited:.0f} s (restarting?); not judged this time",
+        ),
+        "selftest.error": (
+            "自检项 {group} 出错：{error}",
+            "self-test group {group} failed to run: {error}",
+        ),
+    }
+)
 ITEM_VERDICT = {Verdict.OK: "pass", Verdict.WARN: "warn", Verdict.FAIL: "fail", Verdict.UNKNOWN: "unknown"}
 FINDING_VERDICT = {word: verdict for verdict, word in ITEM_VERDICT.items()}
 NAGIOS_CODE = {"pass": 0, "warn": 1, "fail": 2, "unknown": 3}

@@ -16,25 +16,12 @@ from datetime import UTC, datetime
 from agent.config.models import Settings
 from agent.contract.payloads import SelftestReport, VenueRef
 from agent.selftest import checks
-from agent.selftest.report import build_report
+from agent.selftest.report import SELFTEST_MESSAGES, build_report
 from agent.timeline import Conference
-from probes.catalog import Catalog
 from probes.findings import Article, Finding, Verdict
 
 log = logging.getLogger(__name__)
 
-SELFTEST_MESSAGES = Catalog(
-    {
-        "selftest.timeout": (
-            "自检项 {group} 未在 {budget:.0f} 秒内完成",
-            "self-test group {group} did not finish within {budget:.0f} s",
-        ),
-        "selftest.error": (
-            "自检项 {group} 出错：{error}",
-            "self-test group {group} failed to run: {error}",
-        ),
-    }
-)
 GROUP_ARTICLE = {
     "devices": Article.ART13,
     "path": Article.ART13,

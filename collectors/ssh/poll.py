@@ -7,6 +7,7 @@ talked to at once (and how many threads exist), and each device's session stays 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 from collectors.ssh import codec, gear
@@ -61,7 +62,28 @@ class SshPool:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ssh")
 
     async def poll(self, session: SshSession) -> SshReading:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, read, session)
+        """Read one device; a poll that outlives its budget is cut off (netmiko has waits that do
+        not honour its timeouts) and reported as a timeout, and the worker thread is freed."""
+        target = session.target
+        budget = session.budget_s(len(commands_for(target.device_type)))
+        future = asyncio.get_running_loop().run_in_executor(self.executor, read, session)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout=budget)
+        except TimeoutError:
+            session.abort()
+            with contextlib.suppress(TimeoutError, Exception):
+                await asyncio.wait_for(future, timeout=10)
+            return SshReading(
+                device=target.name,
+                target=target.address,
+                device_type=target.device_type,
+                reachable=False,
+                error_kind="timeout",
+                error=f"{target.address} did not finish a poll within {budget:.0f} s",
+            )
+        except asyncio.CancelledError:
+            session.abort()  # the monitor is stopping: do not leave a worker waiting on the device
+            raise
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -75,7 +75,7 @@ def classify(exc: BaseException, target: SshTarget) -> SshError:
     if any(isinstance(e, NetmikoAuthenticationException | paramiko.AuthenticationException) for e in chain):
         return SshError("auth", f"login as {target.username!r} refused by {target.address}")
     if any(isinstance(e, ReadException) for e in chain) or "Pattern not detected" in text:
-        return SshError("timeout", f"{target.address} stopped answering within {target.command_timeout_s:g} s")
+        return SshError("timeout", f"{target.address} stopped answering in the middle of a command")
     if any(isinstance(e, (EOFError, OSError)) and not isinstance(e, socket.timeout) for e in chain[1:]) or any(
         isinstance(e, EOFError | ConnectionResetError | BrokenPipeError) for e in chain
     ):
@@ -98,6 +98,7 @@ class SshSession:
     def __init__(self, target: SshTarget):
         self.target = target
         self._connection = None
+        self._prompt = ""
         self._lock = threading.Lock()
         self.opened = 0
 
@@ -125,6 +126,8 @@ class SshSession:
             "fast_cli": True,
         }
         connection = ConnectHandler(**params)
+        if target.device_type != "cisco_tp":
+            self._prompt = connection.find_prompt()  # e.g. <HUAWEI> or SW-CORE#
         if target.trust_on_first_use and known_hosts is not None:
             self._remember_host_key(connection)
         self.opened += 1
@@ -173,10 +176,15 @@ class SshSession:
             return False
 
     def _send(self, command: str) -> str:
+        # The end of the output is given, not found: netmiko would otherwise probe for the prompt
+        # before every command with its own loop of growing sleeps (about a minute against a
+        # device that has gone silent). The prompt is read once, at login.
         kwargs: dict = {"read_timeout": self.target.command_timeout_s}
         if self.target.device_type == "cisco_tp":
             kwargs["expect_string"] = XAPI_TRAILER
             kwargs["strip_prompt"] = False  # the trailer says OK or ERROR; the parser reads it
+        else:
+            kwargs["expect_string"] = re.escape(self._prompt)
         return self._connection.send_command(command, **kwargs)
 
     def _close_locked(self, graceful: bool = False) -> None:
@@ -196,6 +204,20 @@ class SshSession:
     def close(self) -> None:
         with self._lock:
             self._close_locked(graceful=True)
+
+    def abort(self) -> None:
+        """From another thread: cut the transport, so a worker blocked on a silent device returns."""
+        connection = self._connection
+        if connection is not None:
+            try:
+                connection.remote_conn_pre.close()
+            except Exception:  # already gone
+                log.debug("aborting the session to %s", self.target.address, exc_info=True)
+
+    def budget_s(self, commands: int) -> float:
+        """The longest a whole poll may take: login, then each command (netmiko waits up to 10 s
+        for a command's echo before its own read timeout starts)."""
+        return self.target.connect_timeout_s * 3 + commands * (self.target.command_timeout_s + 10) + 5
 
 
 _REJECTIONS = {

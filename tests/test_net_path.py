@@ -134,3 +134,16 @@ def test_probe_net_cli(tmp_path):
         timeout=60,
     )
     assert bad.returncode == 2 and "numbers separated by commas" in bad.stderr
+
+
+def test_tcp_handshake_times_measure_the_path_where_icmp_is_not_permitted():
+    """The fallback path probe: SYN-ACK and RST are both replies; a closed port still measures."""
+    from collectors.net.path import tcp_connect_echo
+    from sim.far_end import FarEnd
+
+    with FarEnd() as far:
+        answered = tcp_connect_echo("127.0.0.1", far.tcp_ports[0], count=5, interval_s=0.01)
+    refused = tcp_connect_echo("127.0.0.1", free_port(), count=5, interval_s=0.01)
+    for reading in (answered, refused):
+        assert reading.method == "tcp-connect" and reading.sent == 5 and len(reading.received) == 5
+        assert judge_path(reading, NetThresholds()).verdict is Verdict.OK

@@ -59,6 +59,17 @@ uplink = "GigabitEthernet0/0/24"
         assert event["verdict"] == "fail" and event["data"]["subject"] == "sx80"
         assert "第十七条" in status["checks"]["ssh.video_input@sx80"]["article"]
 
+        codec.codec.in_call = False  # the MCU hangs up: the status keeps how the call went
+        ended = hub.wait_for(
+            lambda m: (
+                m.topic == f"{BASE}/status"
+                and ((m.json()["devices"].get("sx80") or {}).get("last_call") or {}).get("ended_at")
+            ),
+            timeout=20,
+        )[-1].json()["devices"]["sx80"]
+        assert ended["calls"] == 0 and ended["last_call"]["remote"] == "8001@mcu.jl.gov.cn"
+        assert ended["last_call"]["status"] == "Ended" and ended["last_call"]["duration_s"] >= 1260
+
         switch.stop()  # the switch loses power
         lost = hub.wait_for(
             lambda m: (

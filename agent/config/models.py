@@ -203,6 +203,13 @@ SNMP_AUTH = Literal["sha", "sha1", "sha224", "sha256", "sha384", "sha512", "md5"
 SNMP_PRIV = Literal["aes", "aes128", "aes192", "aes256", "des"]
 
 
+def require_unique_names(names: list[str]) -> None:
+    """Device names are the subjects of findings (`check@name`): two alike would mix their verdicts."""
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"device names must be unique: {', '.join(duplicates)}")
+
+
 class SnmpV3Config(Strict):
     """SNMPv3 USM user. Cisco RoomOS accepts only SHA-2 with AES; prefer sha256 + aes128 or stronger."""
 
@@ -262,10 +269,7 @@ class SnmpConfig(Strict):
 
     @model_validator(mode="after")
     def _unique_names(self) -> SnmpConfig:
-        names = [device.name for device in self.devices]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"device names must be unique: {', '.join(duplicates)}")
+        require_unique_names([device.name for device in self.devices])
         return self
 
 
@@ -282,7 +286,10 @@ class SshDeviceConfig(Strict):
     username: str = Field(min_length=1, description="Login name (a read-only account is enough).")
     password: SecretStr | None = Field(default=None, description="Prefer password_env or password_file.")
     password_env: str | None = Field(default=None, description="Environment variable holding the password.")
-    password_file: Path | None = Field(default=None, description="File holding the password (first line).")
+    password_file: Path | None = Field(default=None, description="File holding the password.")
+    password_credential: str | None = Field(
+        default=None, description="Name of a systemd credential (LoadCredential=) holding the password."
+    )
     key_file: Path | None = Field(default=None, description="Private key for public-key login.")
     uplink: str | None = Field(default=None, description="Interface (name or description) whose loss is a fault.")
     require_registration: bool = Field(
@@ -292,11 +299,13 @@ class SshDeviceConfig(Strict):
 
     @model_validator(mode="after")
     def _one_secret(self) -> SshDeviceConfig:
-        given = [x for x in (self.password, self.password_env, self.password_file, self.key_file) if x is not None]
-        if not given:
-            raise ValueError("give password_env, password_file, password or key_file")
-        if len([x for x in (self.password, self.password_env, self.password_file) if x is not None]) > 1:
-            raise ValueError("give one of password, password_env and password_file")
+        passwords = [
+            x for x in (self.password, self.password_env, self.password_file, self.password_credential) if x is not None
+        ]
+        if not passwords and self.key_file is None:
+            raise ValueError("give password_env, password_file, password_credential, password or key_file")
+        if len(passwords) > 1:
+            raise ValueError("give one of password, password_env, password_file and password_credential")
         return self
 
 
@@ -320,10 +329,7 @@ class SshConfig(Strict):
 
     @model_validator(mode="after")
     def _unique_names(self) -> SshConfig:
-        names = [device.name for device in self.devices]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"device names must be unique: {', '.join(duplicates)}")
+        require_unique_names([device.name for device in self.devices])
         return self
 
 

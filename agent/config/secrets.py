@@ -1,4 +1,4 @@
-"""Resolve the broker password from wherever the config says it lives; never log its value."""
+"""Resolve passwords and keys from wherever the config says they live; never log their values."""
 
 from __future__ import annotations
 
@@ -29,23 +29,29 @@ def _read_file(path: Path, field: str) -> str:
 
 def resolve_password(broker: BrokerConfig, environ: dict[str, str] | None = None) -> str | None:
     """The broker password in clear text, or None when none is configured."""
+    return resolve_password_fields(broker, "broker", environ)
+
+
+def resolve_password_fields(owner: object, field: str, environ: dict[str, str] | None = None) -> str | None:
+    """A password from `owner`'s password / password_env / password_file / password_credential
+    fields (the broker, an SSH device); `field` names the owner in error messages."""
     env = os.environ if environ is None else environ
-    if broker.password is not None:
-        return broker.password.get_secret_value()
-    if broker.password_env is not None:
-        value = env.get(broker.password_env)
+    password = getattr(owner, "password", None)
+    if password is not None:
+        return password.get_secret_value()
+    if (variable := getattr(owner, "password_env", None)) is not None:
+        value = env.get(variable)
         if value is None:
-            message = f"environment variable {broker.password_env} is not set"
-            raise SecretError(ConfigIssue("broker.password_env", message))
+            raise SecretError(ConfigIssue(f"{field}.password_env", f"environment variable {variable} is not set"))
         return value
-    if broker.password_file is not None:
-        return _read_file(broker.password_file, "broker.password_file")
-    if broker.password_credential is not None:
+    if (path := getattr(owner, "password_file", None)) is not None:
+        return _read_file(path, f"{field}.password_file")
+    if (credential := getattr(owner, "password_credential", None)) is not None:
         directory = env.get("CREDENTIALS_DIRECTORY")
         if not directory:
             message = "$CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)"
-            raise SecretError(ConfigIssue("broker.password_credential", message))
-        return _read_file(Path(directory) / broker.password_credential, "broker.password_credential")
+            raise SecretError(ConfigIssue(f"{field}.password_credential", message))
+        return _read_file(Path(directory) / credential, f"{field}.password_credential")
     return None
 
 

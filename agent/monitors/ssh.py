@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from agent.config.load import ConfigIssue
 from agent.config.models import Settings, SshConfig, SshDeviceConfig
-from agent.config.secrets import SecretError, resolve_env_secret
+from agent.config.secrets import SecretError, resolve_password_fields
 from agent.monitors import Monitor, Reporter
 from collectors.ssh.poll import CODEC_TYPES, SshPool
 from collectors.ssh.readings import SshReading
@@ -22,15 +21,7 @@ from probes.ssh import judge, judge_reachability
 
 def ssh_target(device: SshDeviceConfig, config: SshConfig, state_dir) -> SshTarget:
     """The collector's view of a configured device, password resolved (SecretError if missing)."""
-    field = f"ssh.devices[{device.name}]"
-    password = resolve_env_secret(device.password, device.password_env, f"{field}.password_env")
-    if device.password_file is not None:
-        try:
-            password = device.password_file.read_text(encoding="utf-8").splitlines()[0].strip()
-        except (OSError, IndexError) as exc:
-            raise SecretError(
-                ConfigIssue(f"{field}.password_file", f"cannot read {device.password_file}: {exc}")
-            ) from None
+    password = resolve_password_fields(device, f"ssh.devices[{device.name}]")
     return SshTarget(
         name=device.name,
         host=device.host,
@@ -46,8 +37,40 @@ def ssh_target(device: SshDeviceConfig, config: SshConfig, state_dir) -> SshTarg
     )
 
 
-def device_summary(reading: SshReading, now: datetime | None = None) -> dict:
-    """What the status shows of a device: for codecs the calls, with when each began."""
+def config_failure(device: SshDeviceConfig, error: str) -> SshReading:
+    """The reading of a device the agent could not even try (a secret is missing)."""
+    return SshReading(
+        device=device.name,
+        target=f"{device.host}:{device.port}",
+        device_type=device.device_type,
+        reachable=False,
+        error_kind="config",
+        error=error,
+    )
+
+
+class CallLog:
+    """Remembers a codec's calls across polls, so the status can say how the last one ended."""
+
+    def __init__(self) -> None:
+        self.open: dict[int, dict] = {}
+        self.last: dict | None = None
+
+    def update(self, calls: list[dict], now: datetime) -> dict | None:
+        current = {call["id"]: call for call in calls}
+        for call_id, call in self.open.items():
+            if call_id not in current:
+                started = call.get("started_at")
+                ended = now.isoformat()
+                duration = None if started is None else round((now - datetime.fromisoformat(started)).total_seconds())
+                self.last = {**call, "status": "Ended", "ended_at": ended, "duration_s": duration}
+        self.open = current
+        return self.last
+
+
+def device_summary(reading: SshReading, now: datetime | None = None, call_log: CallLog | None = None) -> dict:
+    """What the status shows of a device: for codecs the calls, with when each began, and how the
+    last one ended."""
     now = now or datetime.now(UTC)
     summary: dict = {
         "via": "ssh",
@@ -63,6 +86,7 @@ def device_summary(reading: SshReading, now: datetime | None = None) -> dict:
             "calls": codec.active_calls,
             "call": [
                 {
+                    "id": call.id,
                     "status": call.status,
                     "remote": call.remote,
                     "protocol": call.protocol,
@@ -75,6 +99,8 @@ def device_summary(reading: SshReading, now: datetime | None = None) -> dict:
             ],
             "registration": codec.registration,
         }
+        if call_log is not None:
+            summary["last_call"] = call_log.update(summary["call"], now)
     if reading.interfaces:
         summary |= {
             "interfaces": len(reading.interfaces),
@@ -117,19 +143,12 @@ def build(settings: Settings) -> list[Monitor]:
             try:
                 target = ssh_target(device, config, settings.agent.state_dir)
             except SecretError as exc:
-                failed = SshReading(
-                    device=device.name,
-                    target=f"{device.host}:{device.port}",
-                    device_type=device.device_type,
-                    reachable=False,
-                    error_kind="config",
-                    error=str(exc),
-                )
-                reporter.report(judge_reachability(failed))
+                reporter.report(judge_reachability(config_failure(device, str(exc))))
                 raise  # the supervisor retries with backoff (the secret may appear after a reload)
             session = SshSession(target)
             pool = shared.acquire()
             previous: SshReading | None = None
+            call_log = CallLog()
             try:
                 while True:
                     reading = await pool.poll(session)
@@ -137,7 +156,7 @@ def build(settings: Settings) -> list[Monitor]:
                         reading, config.thresholds, device.uplink, device.require_registration, previous
                     ):
                         reporter.report(finding)
-                    reporter.set_device(device.name, device_summary(reading))
+                    reporter.set_device(device.name, device_summary(reading, call_log=call_log))
                     if reading.cpu_pct is not None:
                         reporter.set_metric(f"ssh.{device.name}.cpu_pct", reading.cpu_pct)
                     previous = reading if reading.reachable else previous

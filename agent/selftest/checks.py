@@ -20,7 +20,7 @@ from agent.selftest.report import SELFTEST_MESSAGES
 from agent.timeline import Conference
 from collectors.host import read_disk
 from collectors.net.clock import ntp_offset
-from collectors.net.path import icmp_echo, tcp_port, udp_echo
+from collectors.net.path import icmp_echo, tcp_connect_echo, tcp_port, udp_echo
 from collectors.snmp.poll import poll_device
 from collectors.snmp.profile import ProfileError
 from collectors.snmp.reading import DeviceReading
@@ -84,9 +84,8 @@ async def snmp_devices(settings: Settings) -> list[Finding]:
 
 async def ssh_devices(settings: Settings) -> list[Finding]:
     """A fresh SSH login and read of every `[[ssh.devices]]` entry (proves the login works too)."""
-    from agent.monitors.ssh import ssh_target
+    from agent.monitors.ssh import config_failure, ssh_target
     from collectors.ssh.poll import SshPool
-    from collectors.ssh.readings import SshReading
     from collectors.ssh.session import SshSession
     from probes.ssh import judge, judge_reachability
 
@@ -97,15 +96,7 @@ async def ssh_devices(settings: Settings) -> list[Finding]:
         try:
             target = ssh_target(device, config, settings.agent.state_dir)
         except SecretError as exc:
-            failed = SshReading(
-                device=device.name,
-                target=f"{device.host}:{device.port}",
-                device_type=device.device_type,
-                reachable=False,
-                error_kind="config",
-                error=str(exc),
-            )
-            return [judge_reachability(failed)]
+            return [judge_reachability(config_failure(device, str(exc)))]
         session = SshSession(target)
         try:
             reading = await pool.poll(session)
@@ -131,14 +122,21 @@ async def devices(settings: Settings) -> list[Finding]:
     return [finding for findings in results for finding in findings]
 
 
+def measure_path(config: SelftestConfig, host: str):
+    """UDP echo when the far end offers one; else ICMP echo; else (ICMP not permitted to this
+    process) TCP handshake times to the first signalling port."""
+    if config.udp_echo_port is not None:
+        return udp_echo(host, config.udp_echo_port, config.probes, config.probe_interval_s)
+    reading = icmp_echo(host, config.probes, config.probe_interval_s)
+    if reading.error and "not permitted" in reading.error and config.ports:
+        return tcp_connect_echo(host, config.ports[0], config.probes, config.probe_interval_s)
+    return reading
+
+
 async def network_path(config: SelftestConfig, host: str) -> list[Finding]:
     """Latency, loss and jitter to the far end, and its SIP / H.323 ports, measured side by side."""
-    if config.udp_echo_port is not None:
-        path = asyncio.to_thread(udp_echo, host, config.udp_echo_port, config.probes, config.probe_interval_s)
-    else:
-        path = asyncio.to_thread(icmp_echo, host, config.probes, config.probe_interval_s)
     ports = [asyncio.to_thread(tcp_port, host, port, PORT_NAMES.get(port, f"TCP {port}")) for port in config.ports]
-    path_reading, *port_readings = await asyncio.gather(path, *ports)
+    path_reading, *port_readings = await asyncio.gather(asyncio.to_thread(measure_path, config, host), *ports)
     return [judge_path(path_reading, config.path)] + [judge_port(host, reading) for reading in port_readings]
 
 

@@ -173,6 +173,33 @@ def udp_echo(host: str, port: int, count: int = 10, interval_s: float = 0.2, tim
     return reading
 
 
+def tcp_connect_echo(
+    host: str, port: int, count: int = 10, interval_s: float = 0.2, timeout_s: float = 1.0
+) -> PathReading:
+    """Round trips from TCP handshakes, where ICMP is not permitted and no UDP echo exists.
+
+    A SYN answered by SYN-ACK or by RST is a reply either way (the path carried it both ways), so a
+    closed port still measures the path; only silence counts as loss.
+    """
+    reading = PathReading(f"{host}:{port}", "tcp-connect")
+    for _ in range(count):
+        started = time.perf_counter()
+        reading.sent += 1
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                reading.rtts_ms.append((time.perf_counter() - started) * 1000)
+        except ConnectionRefusedError:
+            reading.rtts_ms.append((time.perf_counter() - started) * 1000)
+        except TimeoutError:
+            reading.rtts_ms.append(None)
+        except OSError as exc:
+            reading.error = f"TCP connect to {host}:{port}: {exc.strerror or exc}"
+            reading.rtts_ms.append(None)
+            break
+        time.sleep(max(0.0, interval_s - (time.perf_counter() - started)))
+    return reading
+
+
 def tcp_port(host: str, port: int, name: str, timeout_s: float = 2.0) -> PortReading:
     """Whether a TCP connection to host:port completes (SIP 5060, H.323 1720, …), and how fast."""
     started = time.perf_counter()

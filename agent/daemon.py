@@ -71,6 +71,7 @@ MONITOR_BUILDERS = (
     simulation_monitor.build,
 )
 MAX_TIMELINE_SLEEP_S = 30.0
+REJECTION_EVENT_EVERY_S = 60.0
 SELFTEST_CHECKPOINTS = {
     CheckpointKind.EVE_DEBUG_SELFTEST,
     CheckpointKind.POWER_ON_SELFTEST,
@@ -135,6 +136,8 @@ class Agent:
         self._selftest_lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
         self.last_selftest: dict[str, Any] | None = None
+        self._rejections_reported = 0
+        self._rejection_event_at = -REJECTION_EVENT_EVERY_S
         self.recorder = ConferenceRecorder(settings.agent.state_dir)
         self.last_summary: dict[str, Any] | None = None
 
@@ -253,6 +256,7 @@ class Agent:
                 dropped_events=self.outbox.dropped_events,
                 held_in_memory=self.outbox.held,
                 storage_error=self.outbox.storage_error,
+                rejected_by_broker=self._link.rejected if self._link is not None else 0,
             ),
             contacts=self.settings.contacts.model_dump(mode="json", exclude_none=True),
             conference={**self.schedule.status(), "last_summary": self.last_summary},
@@ -279,6 +283,23 @@ class Agent:
         for code, fields in self.outbox.take_notices():
             severity = Severity.INFO if code == "outbox.storage_recovered" else Severity.WARNING
             self.emit_agent(code, severity, **fields)
+        self._raise_rejections()
+
+    def _raise_rejections(self) -> None:
+        """Messages the broker refused: one event per REJECTION_EVENT_EVERY_S at most — the event
+        may itself be refused (the same ACL), and must not feed a loop."""
+        link = self._link
+        if link is None or link.rejected <= self._rejections_reported:
+            return
+        now = time.monotonic()
+        if now - self._rejection_event_at < REJECTION_EVENT_EVERY_S:
+            return
+        topic, reason = link.last_rejection or ("?", "?")
+        count = link.rejected - self._rejections_reported
+        self._rejections_reported, self._rejection_event_at = link.rejected, now
+        self.emit_agent(
+            "outbox.rejected", Severity.WARNING, count=count, total=link.rejected, topic=topic, reason=reason
+        )
 
     async def _metrics_loop(self) -> None:
         interval = self.settings.agent.metrics_interval_s
@@ -502,6 +523,7 @@ class Agent:
         self._router.register("ping", self._ping)
         self._router.register("schedule", self._schedule)
         self._router.register("selftest", self._selftest_command)
+        self._rejections_reported = 0  # a new link counts from zero
         self._link = BrokerLink(
             self.settings.broker,
             client_id_for(self.settings),

@@ -68,7 +68,9 @@ class BrokerLink:
         self._acked: list[int] = []
         self.connected = False
         self.last_error: str | None = None
-        self.rejected = 0
+        self.rejected = 0  # outbox messages the broker refused (PUBACK with a failure reason)
+        self.last_rejection: tuple[str, str] | None = None  # (topic, reason)
+        self._topics_handed: dict[int, str] = {}
         self._last_fail_logged = -1e9
         self._client = self._make_client(client_id, password)
 
@@ -143,7 +145,10 @@ class BrokerLink:
             return  # availability, status or a reply: not from the outbox
         if failed:
             self.rejected += 1
+            self.last_rejection = (self._topics_handed.pop(mid, "?"), reason)
             log.error("broker refused outbox message %d: %s", row, reason)
+        else:
+            self._topics_handed.pop(mid, None)
         self._acked.append(row)
         self._wake.set()
 
@@ -182,6 +187,7 @@ class BrokerLink:
         for row in self.outbox.after(self._cursor, room):
             info = self._client.publish(row.topic, row.payload, qos=1, retain=row.retain)
             self._handed[info.mid] = row.id
+            self._topics_handed[info.mid] = row.topic
             self._cursor = row.id
 
     @property

@@ -61,8 +61,8 @@ AGENT_MESSAGES = Catalog(
             "outbox file was corrupt; moved to {moved} and started afresh: {error}",
         ),
         "outbox.rejected": (
-            "代理服务器拒收消息 {id}（{reason}）",
-            "broker refused message {id} ({reason})",
+            "代理服务器拒收了 {count} 条消息（累计 {total} 条；最近一条 {topic}：{reason}），检查代理服务器的访问控制",
+            "the broker refused {count} message(s) ({total} in all; last on {topic}: {reason}); check the broker's ACL",
         ),
         "cmd.ok": ("命令 {command} 已执行", "command {command} done"),
         "cmd.bad_json": (

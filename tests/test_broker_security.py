@@ -95,3 +95,39 @@ def test_tls_without_client_certificate_is_refused_not_fatal(secured_broker, sta
     assert "certificate required" in agent.log()  # the TLS alert's reason reaches the log
     assert agent.alive
     assert agent.stop() == 0
+
+
+def test_messages_the_broker_refuses_are_counted_and_reported(tmp_path, start_agent):
+    """An ACL that lets the venue publish its status but not its events: mosquitto answers each
+    event's PUBLISH with PUBACK 0x87 (not authorised). The agent counts them in the status, raises a
+    throttled `outbox.rejected` (itself refused, so no loop), and keeps running."""
+    acl = tmp_path / "acl"
+    acl.write_text(
+        "user hub\ntopic read vc/#\n\n"
+        "pattern write vc/jilin/changchun/nongan/main/availability\n"
+        "pattern write vc/jilin/changchun/nongan/main/status\n"
+        "pattern read vc/jilin/changchun/nongan/main/cmd/#\n"
+    )
+    passwords = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "hub", "hub-pw"], check=True, capture_output=True)
+    subprocess.run(["mosquitto_passwd", "-b", str(passwords), "nongan-main", SECRET], check=True, capture_output=True)
+    (tmp_path / "broker").mkdir()
+    extra = f"user root\nallow_anonymous false\npassword_file {passwords}\nacl_file {acl}\n"
+    with Mosquitto(workdir=tmp_path / "broker", extra_config=extra) as broker:
+        hub = Hub(broker.port, username="hub", password="hub-pw")
+        try:
+            agent = start_agent(
+                broker.url, username="nongan-main", password_env="VA_PW", env={"VA_PW": SECRET}, status_interval_s=1
+            )
+            status = hub.wait_for(
+                lambda m: m.topic == f"{BASE}/status" and m.json()["outbox"]["rejected_by_broker"] >= 2, timeout=20
+            )[-1].json()
+            assert status["outbox"]["pending"] == 0  # refused messages are not retried forever
+            assert not [m for m in hub.messages if m.topic.endswith("/events")]
+            time.sleep(2)
+            assert agent.stop() == 0
+            log = agent.log()
+            assert "broker refused outbox message" in log and "outbox.rejected" in log
+            assert log.count("event outbox.rejected") == 1, "one notice per minute at most"
+        finally:
+            hub.close()

@@ -82,6 +82,9 @@ class OutboxState(Payload):
     dropped_events: int
     held_in_memory: int
     storage_error: str | None = None
+    rejected_by_broker: int = Field(
+        default=0, description="Messages the broker refused (PUBACK reason ≥ 0x80, e.g. an ACL); not retried."
+    )
 
 
 class AgentInfo(Payload):

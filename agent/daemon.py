@@ -397,7 +397,9 @@ class Agent:
             raise CommandArgumentError("framing must be true or false")
         conference = None
         if "conference_id" in args:
-            conference = self.schedule.timeline.conferences.get(args["conference_id"])  # type: ignore[arg-type]
+            if not isinstance(args["conference_id"], str):
+                raise CommandArgumentError("conference_id must be a string")
+            conference = self.schedule.timeline.conferences.get(args["conference_id"])
             if conference is None:
                 raise CommandArgumentError(f"no conference {args['conference_id']!r} in the schedule")
         else:

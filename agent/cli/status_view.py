@@ -81,6 +81,9 @@ def _json_or_text(text: str) -> Any:
         return {"unparsed": text}
 
 
+SELFTEST_AS_VERDICT = {"pass": "ok", "warn": "warn", "fail": "fail", "unknown": "unknown"}
+
+
 def exit_code(found: dict[str, Any]) -> int:
     if found.get("availability") != "online":
         return 2 if found.get("availability") == "offline" else 3
@@ -139,10 +142,38 @@ def render(found: dict[str, Any], console: Console) -> None:
             f"outbox: {outbox['pending']} pending, dropped {outbox['dropped_events']} events / "
             f"{outbox['dropped_metrics']} metrics"
             + (f", [red]storage error: {outbox['storage_error']}[/]" if outbox.get("storage_error") else "")
+            + (
+                f", [red]{outbox['rejected_by_broker']} refused by the broker[/]"
+                if outbox.get("rejected_by_broker")
+                else ""
+            )
         )
+    render_conference(status.get("conference") or {}, console)
     selftest = found.get("selftest")
+    if not isinstance(selftest, dict):
+        console.print("last self-test: none yet")
+        return
+    failed = [item["check"] for item in selftest.get("items", []) if item.get("verdict") == "fail"]
     console.print(
-        f"last self-test: {selftest.get('verdict')} at {selftest.get('ts')}"
-        if isinstance(selftest, dict)
-        else "last self-test: none yet"
+        f"last self-test ({selftest.get('trigger')}, {selftest.get('conference_id') or 'no conference'}): "
+        f"[{STYLE[_verdict(SELFTEST_AS_VERDICT.get(selftest.get('verdict'), 'unknown'))]}]{selftest.get('verdict')}[/]"
+        f" at {selftest.get('ts')}" + (f" — failed: {', '.join(failed)}" if failed else "")
     )
+
+
+def render_conference(conference: dict[str, Any], console: Console) -> None:
+    """The conference in progress or next, and the last Art. 20 summary."""
+    for current in conference.get("current") or []:
+        console.print(
+            f"in conference: {current.get('title') or current['id']} ({current['id']}) since {current['start']}"
+        )
+    following = conference.get("next")
+    if following:
+        console.print(f"next conference: {following.get('title') or following['id']} at {following['start']}")
+    summary = conference.get("last_summary")
+    if summary:
+        console.print(
+            f"last summary (Art. 20): {summary['title'] or summary['conference_id']} ran {summary['actual_min']} min"
+            f" (allowed {summary['allowed_min'] or '—'}), Art. 17 ok ≥ {summary['art17_min_ok_pct']} % of the time,"
+            f" {summary['incidents']} incident(s), {summary['call_drops']} call drop(s)"
+        )

@@ -260,8 +260,8 @@ def judge_interface_errors(
     device: str, previous: list[SshInterface] | None, current: list[SshInterface]
 ) -> Finding | None:
     """Errors counted up since the previous poll (only where the CLI gives counters: VRP's brief)."""
-    if not any(i.in_errors is not None for i in current):
-        return None
+    if previous is None or not any(i.in_errors is not None for i in current):
+        return None  # a rise needs two polls
     before = {i.name: (i.in_errors or 0) + (i.out_errors or 0) for i in previous or []}
     rising = [
         (i.name, (i.in_errors or 0) + (i.out_errors or 0) - before[i.name])

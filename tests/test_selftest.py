@@ -147,3 +147,26 @@ def test_cli_selftest_json_and_exit_code(tmp_path, media, snmp):
     path = next(item for item in report["items"] if item["check"].startswith("net.path"))
     assert path["verdict"] == "fail" and path["article"].startswith("第十三条")
     assert "loss" in path["reason"]["en"]
+
+
+def test_daemon_monitors_verdict_on_rising_errors_replaces_a_single_polls(tmp_path, media, snmp):
+    """A fresh poll cannot see errors rising (that takes two polls): the monitor's verdict is used."""
+    from agent.selftest import checks
+    from collectors.snmp.reading import Interface
+    from probes.snmp import judge_interface_errors
+
+    rising = Interface(index=1, name="Gi1/0/1", oper_status="up", errors_per_min=12.0)
+    monitored = judge_interface_errors("codec", [rising], 1.0)
+    assert monitored.verdict.value == "warn"
+
+    def live(wanted: tuple[str, ...], _max_age: float):
+        return [monitored] if wanted == ("snmp.if_errors",) else None
+
+    with FarEnd() as far:
+        settings = load_config(Path(venue_config(tmp_path, media, snmp.port, far)))
+    alone = asyncio.run(checks.devices(settings))
+    merged = asyncio.run(checks.devices(settings, live))
+    verdict = {f.check: f.verdict.value for f in alone}
+    assert verdict["snmp.if_errors"] == "ok" and verdict["snmp.reachable"] == "ok"
+    errors = [f for f in merged if f.check == "snmp.if_errors"]
+    assert errors == [monitored]

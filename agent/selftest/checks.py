@@ -111,15 +111,23 @@ async def ssh_devices(settings: Settings) -> list[Finding]:
     return [finding for findings in results for finding in findings]
 
 
-async def devices(settings: Settings) -> list[Finding]:
-    """SNMP and SSH devices side by side."""
+async def devices(settings: Settings, live: LiveFindings | None = None) -> list[Finding]:
+    """SNMP and SSH devices side by side. Rising interface errors need two polls, which a fresh
+    poll cannot have: in the daemon the monitors' verdicts of those are taken instead."""
     groups = []
     if settings.snmp.devices:
         groups.append(snmp_devices(settings))
     if settings.ssh.devices:
         groups.append(ssh_devices(settings))
     results = await asyncio.gather(*groups)
-    return [finding for findings in results for finding in findings]
+    findings = [finding for found in results for finding in found]
+    if live is None:
+        return findings
+    for check, interval in (("snmp.if_errors", settings.snmp.interval_s), ("ssh.if_errors", settings.ssh.interval_s)):
+        monitored = {f.subject: f for f in live((check,), 3 * interval) or []}
+        findings = [f for f in findings if not (f.check == check and f.subject in monitored)]
+        findings += monitored.values()
+    return findings
 
 
 def measure_path(config: SelftestConfig, host: str):

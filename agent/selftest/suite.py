@@ -40,7 +40,7 @@ def plan(
     config = settings.selftest
     groups: dict[str, Awaitable[list[Finding]]] = {"outbox": checks.outbox_space(settings)}
     if settings.snmp.devices or settings.ssh.devices:
-        groups["devices"] = checks.devices(settings)
+        groups["devices"] = checks.devices(settings, live)
     host = checks.far_end_host(conference, config)
     if host:
         groups["path"] = checks.network_path(config, host)

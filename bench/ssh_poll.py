@@ -24,7 +24,8 @@ from pathlib import Path
 
 import asyncssh
 
-from collectors.ssh.poll import SshPool, commands_for
+from collectors.ssh.poll import SshPool
+from collectors.ssh.profile import profile_for
 from collectors.ssh.session import SshSession, SshTarget
 
 PASSWORD = "venue-test"
@@ -95,7 +96,7 @@ async def anchor_rounds(devices: list[dict], known_hosts: Path) -> list[dict]:
 
     async def poll(shell, kind):
         _connection, writer, reader, end = shell
-        for command in commands_for(kind):
+        for command in profile_for(kind).all_commands():
             writer.write(command + ("\r\n" if kind == "cisco_tp" else "\n"))
             await _read_until(reader, end)
 

@@ -208,3 +208,28 @@ def test_conferences_in_the_config():
     assert "conference ids must be unique: c1" in issue.message
     [issue] = issues_of(MINIMAL + '[schedule]\ntimezone = "Mars/Olympus"\n')
     assert issue.field == "schedule.timezone" and "unknown time zone" in issue.message
+
+
+def test_ssh_and_selftest_tables_are_checked():
+    device = '[[ssh.devices]]\nname = "codec"\nhost = "10.0.0.9"\ndevice_type = "cisco_ce"\nusername = "u"\n'
+    issues = {issue.field: issue for issue in issues_of(MINIMAL + device + "\n[selftest]\nports = [5060, 70000]\n")}
+    assert "no SSH profile for 'cisco_ce'" in issues["ssh.devices[0].device_type"].message
+    assert "cisco_tp" in issues["ssh.devices[0].device_type"].message
+    no_secret = issues_of(MINIMAL + device.replace("cisco_ce", "huawei"))
+    assert [(i.field, "password_env" in i.message) for i in no_secret] == [("ssh.devices[0]", True)]
+    assert "1–65535" in issues["selftest.ports"].message
+
+
+def test_ssh_device_password_from_a_systemd_credential(tmp_path):
+    from agent.config.secrets import resolve_password_fields
+
+    text = MINIMAL + (
+        '[[ssh.devices]]\nname = "codec"\nhost = "h"\ndevice_type = "cisco_tp"\nusername = "u"\n'
+        'password_credential = "codec-ssh"\n'
+    )
+    device = parse_config(text, Path("v.toml")).ssh.devices[0]
+    (tmp_path / "codec-ssh").write_text("from-systemd")
+    env = {"CREDENTIALS_DIRECTORY": str(tmp_path)}
+    assert resolve_password_fields(device, "ssh.devices[codec]", env) == "from-systemd"
+    with pytest.raises(SecretError, match=r"ssh.devices\[codec\].password_credential"):
+        resolve_password_fields(device, "ssh.devices[codec]", {})

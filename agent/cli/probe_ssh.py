@@ -13,7 +13,8 @@ from rich.table import Table
 
 from agent.cli.probe_output import exit_code, findings_json, print_findings, print_metrics
 from agent.cli.probe_snmp import split_host_port
-from collectors.ssh.poll import SUPPORTED, SshPool
+from collectors.ssh.poll import SshPool
+from collectors.ssh.profile import profiles
 from collectors.ssh.readings import SshReading
 from collectors.ssh.session import SshSession, SshTarget
 from probes.findings import Finding
@@ -94,7 +95,7 @@ def print_report(console: Console, document: dict) -> None:
 @click.command("ssh")
 @click.argument("host_port", metavar="HOST[:PORT]")
 @click.option(
-    "--device-type", required=True, type=click.Choice(sorted(SUPPORTED)), help="netmiko device type of the device."
+    "--device-type", required=True, type=click.Choice(sorted(profiles())), help="netmiko device type of the device."
 )
 @click.option("--username", required=True, help="Login name.")
 @click.option("--password-env", default=None, help="Environment variable holding the password.")

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from agent.timeline import Conference
+from collectors.ssh.profile import profiles as ssh_profiles
 from probes.audio import AudioThresholds
 from probes.net import NetThresholds
 from probes.snmp import SnmpThresholds
@@ -273,16 +274,15 @@ class SnmpConfig(Strict):
         return self
 
 
-SSH_DEVICE_TYPES = Literal["cisco_tp", "huawei", "hp_comware", "cisco_ios"]
-
-
 class SshDeviceConfig(Strict):
     """One codec (Cisco TelePresence/RoomOS xAPI) or switch (Huawei VRP, H3C Comware, Cisco IOS) read over SSH."""
 
     name: Segment = Field(description="Short id, the subject of findings, e.g. `codec` or `core-switch`.")
     host: str = Field(min_length=1, description="Address or name of the device.")
     port: int = Field(default=22, ge=1, le=65535)
-    device_type: SSH_DEVICE_TYPES = Field(description="netmiko device type: cisco_tp, huawei, hp_comware, cisco_ios.")
+    device_type: str = Field(
+        description="netmiko device type that has a profile: cisco_tp, huawei, hp_comware, cisco_ios."
+    )
     username: str = Field(min_length=1, description="Login name (a read-only account is enough).")
     password: SecretStr | None = Field(default=None, description="Prefer password_env or password_file.")
     password_env: str | None = Field(default=None, description="Environment variable holding the password.")
@@ -296,6 +296,14 @@ class SshDeviceConfig(Strict):
         default=True, description="Codecs: not registered to SIP or H.323 is a fault (false: dialled by address)."
     )
     interval_s: float | None = Field(default=None, ge=5, le=3600, description="Overrides [ssh] interval_s.")
+
+    @field_validator("device_type")
+    @classmethod
+    def _has_profile(cls, value: str) -> str:
+        known = ssh_profiles()
+        if value not in known:
+            raise ValueError(f"no SSH profile for {value!r}; known: {', '.join(sorted(known))}")
+        return value
 
     @model_validator(mode="after")
     def _one_secret(self) -> SshDeviceConfig:

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from agent.config.models import Settings, SshConfig, SshDeviceConfig
 from agent.config.secrets import SecretError, resolve_password_fields
 from agent.monitors import Monitor, Reporter
-from collectors.ssh.poll import CODEC_TYPES, SshPool
+from collectors.ssh.poll import SshPool
+from collectors.ssh.profile import profile_for
 from collectors.ssh.readings import SshReading
 from collectors.ssh.session import SshSession, SshTarget
 from probes.ssh import judge, judge_reachability
@@ -77,7 +78,7 @@ def device_summary(reading: SshReading, now: datetime | None = None, call_log: C
         "reachable": reading.reachable,
         "error": reading.error,
         "device_type": reading.device_type,
-        "kind": "codec" if reading.device_type in CODEC_TYPES else "network",
+        "kind": profile_for(reading.device_type).kind,
     }
     if reading.codec is not None:
         codec = reading.codec

@@ -1,23 +1,12 @@
 """From a Cisco codec's xAPI status answers to a CodecStatus (call, media, inputs, registration…).
 
-Commands are asked one subtree at a time (`xStatus Call`, `xStatus MediaChannels`, …) rather than
-the whole `xStatus`, which on a RoomOS codec runs to thousands of lines.
+The commands (one status subtree each) are in profiles/cisco_tp.yaml.
 """
 
 from __future__ import annotations
 
 from collectors.ssh.readings import CodecCall, CodecStatus, Diagnostic, MediaChannel, VideoInput
 from collectors.ssh.xapi import Tree, instances, parse, subtree
-
-CODEC_COMMANDS = (
-    "xStatus SystemUnit",
-    "xStatus Call",
-    "xStatus MediaChannels",
-    "xStatus Video Input",
-    "xStatus SIP Registration",
-    "xStatus H323 Gatekeeper",
-    "xStatus Diagnostics",
-)
 
 
 def _int(value: object) -> int | None:

@@ -11,47 +11,40 @@ import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 from collectors.ssh import codec, gear
+from collectors.ssh.profile import profile_for
 from collectors.ssh.readings import SshReading
-from collectors.ssh.session import SshError, SshSession, rejection
-
-CODEC_TYPES = {"cisco_tp"}
-SUPPORTED = CODEC_TYPES | set(gear.GEAR_COMMANDS)
-
-
-def commands_for(device_type: str) -> tuple[str, ...]:
-    return codec.CODEC_COMMANDS if device_type in CODEC_TYPES else gear.GEAR_COMMANDS[device_type]
+from collectors.ssh.session import SshError, SshSession
 
 
 def read(session: SshSession) -> SshReading:
     """Blocking: run the device's commands and parse them (in a worker thread)."""
     target = session.target
+    profile = profile_for(target.device_type)
     reading = SshReading(device=target.name, target=target.address, device_type=target.device_type, reachable=False)
     try:
-        outputs = session.run(list(commands_for(target.device_type)))
+        outputs = session.run(profile.all_commands())
     except SshError as exc:
         reading.error_kind, reading.error = exc.kind, exc.detail
         return reading
     reading.reachable = True
+    refused = set()
     for command, output in outputs.items():
-        refused = rejection(target.device_type, output)
-        if refused:
-            reading.rejected.append(f"{command}: {refused}")
-    if target.device_type in CODEC_TYPES:
+        if (line := profile.rejection_of(output)) is not None:
+            reading.rejected.append(f"{command}: {line}")
+            refused.add(command)
+    if profile.kind == "codec":
         tree, _refused = codec.merge(outputs)  # refused subtrees are in reading.rejected already
         reading.codec = codec.codec_status(tree)
-        return reading
-    interface_command, cpu_command = gear.GEAR_COMMANDS[target.device_type]
-    refused = {line.split(":", 1)[0] for line in reading.rejected}
-    if interface_command not in refused:
+    if profile.interfaces is not None and profile.interfaces.command not in refused:
         try:
-            reading.interfaces = gear.interfaces(target.device_type, outputs[interface_command])
+            reading.interfaces = gear.interfaces(profile, outputs[profile.interfaces.command])
         except gear.GearParseError as exc:
             reading.unparsed.append(str(exc))
-    if cpu_command not in refused:
+    if profile.cpu is not None and profile.cpu.command not in refused:
         try:
-            reading.cpu_pct = gear.cpu_pct(outputs[cpu_command])
+            reading.cpu_pct = gear.cpu_pct(profile, outputs[profile.cpu.command])
         except gear.GearParseError as exc:
-            reading.unparsed.append(f"{cpu_command!r}: {exc}")
+            reading.unparsed.append(str(exc))
     return reading
 
 
@@ -65,7 +58,7 @@ class SshPool:
         """Read one device; a poll that outlives its budget is cut off (netmiko has waits that do
         not honour its timeouts) and reported as a timeout, and the worker thread is freed."""
         target = session.target
-        budget = session.budget_s(len(commands_for(target.device_type)))
+        budget = session.budget_s(len(profile_for(target.device_type).all_commands()))
         future = asyncio.get_running_loop().run_in_executor(self.executor, read, session)
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout=budget)

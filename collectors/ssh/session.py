@@ -20,12 +20,9 @@ import paramiko
 from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadException
 
-log = logging.getLogger(__name__)
+from collectors.ssh.profile import profile_for
 
-# netmiko's cisco_tp driver waits for "\r\n(OK|ERROR|Command not recognized.)\r\n", but netmiko
-# normalises every line end to "\n" before it searches, so that pattern can never match and each
-# command times out. The trailer is a line of its own, so look for it as one.
-XAPI_TRAILER = r"(?m)^(OK|ERROR|Command not recognized\.)[ \t]*$"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -126,7 +123,7 @@ class SshSession:
             "fast_cli": True,
         }
         connection = ConnectHandler(**params)
-        if target.device_type != "cisco_tp":
+        if profile_for(target.device_type).end_pattern is None:
             self._prompt = connection.find_prompt()  # e.g. <HUAWEI> or SW-CORE#
         if target.trust_on_first_use and known_hosts is not None:
             self._remember_host_key(connection)
@@ -180,9 +177,10 @@ class SshSession:
         # before every command with its own loop of growing sleeps (about a minute against a
         # device that has gone silent). The prompt is read once, at login.
         kwargs: dict = {"read_timeout": self.target.command_timeout_s}
-        if self.target.device_type == "cisco_tp":
-            kwargs["expect_string"] = XAPI_TRAILER
-            kwargs["strip_prompt"] = False  # the trailer says OK or ERROR; the parser reads it
+        end_pattern = profile_for(self.target.device_type).end_pattern
+        if end_pattern is not None:  # the codec: its trailer says OK or ERROR; keep it for the parser
+            kwargs["expect_string"] = end_pattern
+            kwargs["strip_prompt"] = False
         else:
             kwargs["expect_string"] = re.escape(self._prompt)
         return self._connection.send_command(command, **kwargs)
@@ -218,22 +216,3 @@ class SshSession:
         """The longest a whole poll may take: login, then each command (netmiko waits up to 10 s
         for a command's echo before its own read timeout starts)."""
         return self.target.connect_timeout_s * 3 + commands * (self.target.command_timeout_s + 10) + 5
-
-
-_REJECTIONS = {
-    "huawei": re.compile(r"^Error: .*(Unrecognized|Incomplete|Wrong parameter)", re.MULTILINE),
-    "hp_comware": re.compile(r"^ ?% (Unrecognized|Incomplete|Wrong parameter)", re.MULTILINE),
-    "cisco_ios": re.compile(r"^% (Invalid input|Incomplete command|Ambiguous command)", re.MULTILINE),
-    "cisco_tp": re.compile(r"^(Command not recognized\.\s*$|\*r \S+ \(status=Error\))", re.MULTILINE),
-}
-
-
-def rejection(device_type: str, output: str) -> str | None:
-    """The device's error line when it refused the command (each vendor words it its own way)."""
-    pattern = _REJECTIONS.get(device_type)
-    if not (pattern and pattern.search(output)):
-        return None
-    for line in output.splitlines():
-        if line.strip().startswith(("Error", "%", "Command not", "Reason")):
-            return line.strip()
-    return output.strip().splitlines()[-1]

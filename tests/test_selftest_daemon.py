@@ -4,6 +4,8 @@ publishes the report retained, raises an event per failed item, and tags events 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 from sim.far_end import FarEnd
@@ -62,6 +64,17 @@ sample_s = 2
         assert reply["ok"] is True and reply["result"]["trigger"] == "command"
         assert reply["result"]["conference_id"] == "guo-0930" and reply["result"]["verdict"] == "pass"
 
+        # A technician at the venue PC asks the running daemon rather than opening the sources twice.
+        cli = subprocess.run(
+            [sys.executable, "-m", "agent.cli.main", "selftest", "-c", str(agent.config), "--via-broker", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert cli.returncode == 0, cli.stderr
+        by_cli = json.loads(cli.stdout)
+        assert by_cli["trigger"] == "command" and by_cli["conference_id"] == "guo-0930"
+
         # Malformed roll calls get error replies; the agent carries on.
         for body in (b'{"args": {"framing": "yes"}}', b"[1,2"):
             hub.publish(f"{BASE}/cmd/selftest", body, response_topic="hub/replies/t", correlation=b"bad")
@@ -81,13 +94,22 @@ sample_s = 2
     assert len(failed) == 3 and all(e["check"].startswith("net.path") for e in failed)
     assert all(e["conference_id"] == "guo-0930" and e["data"]["article"].startswith("第十三条") for e in failed)
     completed = [e for e in hub.events() if e["code"] == "selftest.completed"]
-    assert [e["data"]["verdict"] for e in completed] == ["fail", "fail", "fail", "pass"]
+    assert [e["data"]["verdict"] for e in completed] == ["fail", "fail", "fail", "pass", "pass"]
     during = [e for e in hub.events() if datetime.fromisoformat(e["ts"]) >= start]
     assert len(during) >= 3 and all(e["conference_id"] == "guo-0930" for e in during), during
     started = next(e for e in hub.events() if e["code"] == "agent.started")
     assert started["conference_id"] is None  # raised before any conference was scheduled
     for event in hub.events():
         assert_valid("event", event)
+
+    # With the daemon stopped, --via-broker says so (UNKNOWN), it does not hang.
+    stopped = subprocess.run(
+        [sys.executable, "-m", "agent.cli.main", "selftest", "-c", str(agent.config), "--via-broker", "--wait", "3"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert stopped.returncode == 3 and "no reply from the daemon" in stopped.stderr
 
     # A hub that subscribes later sees the last report at once (retained).
     late = Hub(broker.port, f"{BASE}/selftest")

@@ -130,12 +130,27 @@ def schedule(config_path: Path, as_json: bool, include_past: bool) -> None:
     "--conference", "conference_id", default=None, help="Probe this conference's far end (default: current or next)."
 )
 @click.option("--framing", is_flag=True, help="Include the Art. 15 framing and Art. 16 background checks.")
-def selftest(config_path: Path, as_json: bool, conference_id: str | None, framing: bool) -> None:
+@click.option(
+    "--via-broker",
+    is_flag=True,
+    help="Ask the running daemon (cmd/selftest), which reads its monitors instead of opening the sources.",
+)
+@click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(1, 600),
+    default=None,
+    help="With --via-broker: seconds to wait for the daemon's reply (default: [selftest] timeout_s + 15).",
+)
+def selftest(
+    config_path: Path, as_json: bool, conference_id: str | None, framing: bool, via_broker: bool, wait_s: float | None
+) -> None:
     """Run the Art. 14 self-test suite now: devices, network path, picture, sound, clock, outbox.
 
     Exit codes as a Nagios plugin: 0 pass, 1 warn, 2 fail, 3 unknown.
     """
-    sys.exit(selftest_view.show(_load_or_exit(config_path), as_json, conference_id, framing))
+    settings = _load_or_exit(config_path)
+    sys.exit(selftest_view.show(settings, as_json, conference_id, framing, via_broker, wait_s))
 
 
 @main.group()

@@ -10,7 +10,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from agent.cli.roll_call import ask_daemon
 from agent.config import Settings
+from agent.config.secrets import SecretError
 from agent.contract.payloads import SelftestReport
 from agent.daemon import venue_ref
 from agent.schedule_keeper import ScheduleKeeper
@@ -50,11 +52,38 @@ def print_report(console: Console, report: SelftestReport) -> None:
     console.print(f"[bold]{WORD[code]}[/] {report.verdict} in {report.duration_s:.1f} s (exit {code})")
 
 
-def show(settings: Settings, as_json: bool, conference_id: str | None, framing: bool) -> int:
-    conference = pick_conference(settings, conference_id)
-    report = asyncio.run(run_selftest(settings, venue_ref(settings), "cli", conference, framing))
+def show(
+    settings: Settings,
+    as_json: bool,
+    conference_id: str | None,
+    framing: bool,
+    via_broker: bool = False,
+    wait_s: float | None = None,
+) -> int:
+    if via_broker:
+        report = _from_daemon(settings, conference_id, framing, wait_s or settings.selftest.timeout_s + 15)
+        if report is None:
+            return 3
+    else:
+        conference = pick_conference(settings, conference_id)
+        report = asyncio.run(run_selftest(settings, venue_ref(settings), "cli", conference, framing))
     if as_json:
         click.echo(json.dumps(report.model_dump(mode="json", by_alias=True), ensure_ascii=False, indent=2))
     else:
         print_report(Console(), report)
     return NAGIOS_CODE[report.verdict]
+
+
+def _from_daemon(settings: Settings, conference_id: str | None, framing: bool, wait_s: float) -> SelftestReport | None:
+    """The running daemon's own run (cmd/selftest through the broker); None after printing why not."""
+    args: dict = {"framing": framing} | ({"conference_id": conference_id} if conference_id else {})
+    try:
+        reply = ask_daemon(settings, "selftest", args, timeout_s=wait_s)
+    except (ConnectionError, TimeoutError, SecretError) as exc:
+        click.echo(f"UNKNOWN: {exc}", err=True)
+        return None
+    if not reply.get("ok"):
+        error = reply.get("error") or {}
+        click.echo(f"UNKNOWN: the daemon refused: {(error.get('message') or {}).get('en', error)}", err=True)
+        return None
+    return SelftestReport.model_validate(reply["result"])

@@ -10,14 +10,12 @@ daemon (subscribed to `cmd/+`) never takes a reply for a command.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from typing import Any
 
 from agent.config import Settings
-from agent.config.secrets import resolve_password
 from agent.contract.topics import VenueTopics
-from agent.mqtt_client import make_client
+from agent.mqtt_client import BriefConnection
 
 
 def ask_daemon(settings: Settings, command: str, args: dict[str, Any], timeout_s: float) -> dict[str, Any]:
@@ -27,15 +25,8 @@ def ask_daemon(settings: Settings, command: str, args: dict[str, Any], timeout_s
     reply_topic = f"{topics.base}/cmd/replies/{token}"
     request = json.dumps({"args": args, "response_topic": reply_topic, "correlation_id": token}).encode()
     replies: list[dict[str, Any]] = []
-    failure: list[str] = []
-    done = threading.Event()
-
-    def on_connect(client, userdata, flags, reason, properties):
-        if reason.is_failure:
-            failure.append(f"broker refused the connection: {reason}")
-            done.set()
-            return
-        client.subscribe(reply_topic, qos=1)
+    connection = BriefConnection(settings, "cli")
+    connection.on_ready = lambda client: client.subscribe(reply_topic, qos=1)
 
     def on_subscribe(client, userdata, mid, reasons, properties):
         client.publish(f"{topics.base}/cmd/{command}", request, qos=1)
@@ -47,22 +38,10 @@ def ask_daemon(settings: Settings, command: str, args: dict[str, Any], timeout_s
             return
         if isinstance(reply, dict) and reply.get("correlation_id") == token:
             replies.append(reply)
-            done.set()
+            connection.done.set()
 
-    client = make_client(settings.broker, f"venue-agent-cli-{token[:8]}", resolve_password(settings.broker))
-    client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
-    try:
-        client.connect(settings.broker.host, settings.broker.port, keepalive=30)
-    except OSError as exc:
-        raise ConnectionError(f"cannot reach {settings.broker.url}: {exc.strerror or exc}") from None
-    client.loop_start()
-    try:
-        done.wait(timeout_s)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    if failure:
-        raise ConnectionError(failure[0])
+    connection.client.on_subscribe, connection.client.on_message = on_subscribe, on_message
+    connection.run(timeout_s)
     if not replies:
         raise TimeoutError(
             f"no reply from the daemon on {topics.base}/cmd/{command} within {timeout_s:g} s (is it running?)"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-import uuid
 from typing import Any
 
 from rich.console import Console
@@ -13,9 +11,9 @@ from rich.table import Table
 
 from agent.cli.probe_output import NAGIOS_CODE, STYLE
 from agent.config.models import Settings
-from agent.config.secrets import SecretError, resolve_password
+from agent.config.secrets import SecretError
 from agent.contract.topics import VenueTopics
-from agent.mqtt_client import make_client
+from agent.mqtt_client import BriefConnection
 from probes.findings import Verdict
 
 
@@ -32,17 +30,8 @@ def fetch_retained(settings: Settings, timeout_s: float) -> dict[str, Any]:
     topics = VenueTopics.for_venue(settings.broker.topic_prefix, settings.venue)
     wanted = {topics.availability: "availability", topics.status: "status", topics.selftest: "selftest"}
     found: dict[str, Any] = {}
-    done = threading.Event()
-    connected = threading.Event()
-    failure: list[str] = []
-
-    def on_connect(client, userdata, flags, reason, properties):
-        if reason.is_failure:
-            failure.append(f"broker refused the connection: {reason}")
-            done.set()
-            return
-        connected.set()
-        client.subscribe([(topic, 1) for topic in wanted])
+    connection = BriefConnection(settings, "status")
+    connection.on_ready = lambda client: client.subscribe([(topic, 1) for topic in wanted])
 
     def on_message(client, userdata, message):
         leaf = wanted.get(message.topic)
@@ -51,26 +40,10 @@ def fetch_retained(settings: Settings, timeout_s: float) -> dict[str, Any]:
         text = message.payload.decode("utf-8", "replace")
         found[leaf] = text if leaf == "availability" else _json_or_text(text)
         if len(found) == len(wanted):
-            done.set()
+            connection.done.set()
 
-    client_id = f"venue-agent-status-{uuid.uuid4().hex[:8]}"
-    client = make_client(settings.broker, client_id, resolve_password(settings.broker))
-    client.on_connect = on_connect
-    client.on_message = on_message
-    try:
-        client.connect(settings.broker.host, settings.broker.port, keepalive=10)
-    except OSError as exc:
-        raise ConnectionError(f"cannot reach {settings.broker.url}: {exc.strerror or exc}") from None
-    client.loop_start()
-    try:
-        done.wait(timeout_s)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    if failure:
-        raise ConnectionError(failure[0])
-    if not connected.is_set():
-        raise ConnectionError(f"no answer from {settings.broker.url} within {timeout_s} s")
+    connection.client.on_message = on_message
+    connection.run(timeout_s, keepalive_s=10)
     return {"topic": topics.base, **found}
 
 

@@ -23,21 +23,19 @@ def _float(value: object) -> float | None:
         return None
 
 
-def merge(outputs: dict[str, str]) -> tuple[Tree, list[str]]:
-    """One tree from all answers; the commands the codec refused are returned beside it."""
+def merge(outputs: dict[str, str]) -> Tree:
+    """One tree from all answers (a refused command adds nothing; the poll reports it)."""
     tree: Tree = {}
-    refused = []
-    for command, output in outputs.items():
+    for output in outputs.values():
         answer = parse(output)
         if not answer.ok:
-            refused.append(f"{command}: {answer.error}")
             continue
         for key, value in answer.tree.items():
             if isinstance(value, dict) and isinstance(tree.get(key), dict):
                 tree[key].update(value)
             else:
                 tree[key] = value
-    return tree, refused
+    return tree
 
 
 def loss_pct(netstat: Tree) -> float | None:

@@ -33,8 +33,7 @@ def read(session: SshSession) -> SshReading:
             reading.rejected.append(f"{command}: {line}")
             refused.add(command)
     if profile.kind == "codec":
-        tree, _refused = codec.merge(outputs)  # refused subtrees are in reading.rejected already
-        reading.codec = codec.codec_status(tree)
+        reading.codec = codec.codec_status(codec.merge(outputs))
     if profile.interfaces is not None and profile.interfaces.command not in refused:
         try:
             reading.interfaces = gear.interfaces(profile, outputs[profile.interfaces.command])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,18 +72,12 @@ def classify(exc: BaseException, target: SshTarget) -> SshError:
         return SshError("auth", f"login as {target.username!r} refused by {target.address}")
     if any(isinstance(e, ReadException) for e in chain) or "Pattern not detected" in text:
         return SshError("timeout", f"{target.address} stopped answering in the middle of a command")
-    if any(isinstance(e, (EOFError, OSError)) and not isinstance(e, socket.timeout) for e in chain[1:]) or any(
-        isinstance(e, EOFError | ConnectionResetError | BrokenPipeError) for e in chain
-    ):
-        if "TCP connection to device failed" in text:
-            return SshError("connect", f"no SSH service at {target.address}")
+    if "TCP connection to device failed" in text or any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return SshError("connect", f"no SSH service at {target.address}")
+    if any(isinstance(e, EOFError | ConnectionResetError | BrokenPipeError) for e in chain) or "closed" in text.lower():
         return SshError("closed", f"{target.address} closed the connection")
     if isinstance(exc, NetmikoTimeoutException) or "timed out" in text.lower():
-        if "TCP connection to device failed" in text:
-            return SshError("connect", f"no SSH service at {target.address}")
         return SshError("timeout", f"{target.address} did not answer within {target.connect_timeout_s:g} s")
-    if "closed" in text.lower():
-        return SshError("closed", f"{target.address} closed the connection")
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return SshError("error", f"{target.address}: {first}")
 

@@ -433,7 +433,8 @@ class Agent:
                 source_zh=DURATION_SOURCE[overrun.source][0],
                 source_en=DURATION_SOURCE[overrun.source][1],
             )
-        for summary in self.recorder.ready_summaries(now):
+        summaries = self.recorder.ready_summaries(now)
+        for summary in summaries:
             self.last_summary = summary
             self._save_summary(summary)
             self.emit(
@@ -452,7 +453,8 @@ class Agent:
                 data=summary,
             )
             self.board.changed.set()
-        self.recorder.save()
+        if self.recorder.records or summaries:  # nothing to keep between conferences
+            self.recorder.save()
 
     def _save_summary(self, summary: dict[str, Any]) -> None:
         directory = self.settings.agent.state_dir / "summaries"

@@ -1,7 +1,11 @@
-"""What every `venue-agent probe …` shares: Nagios exit codes and a findings table."""
+"""What every `venue-agent probe …` shares: Nagios exit codes, a findings table, HOST[:PORT] and
+secrets by environment variable."""
 
 from __future__ import annotations
 
+import os
+
+import click
 from rich.console import Console
 from rich.table import Table
 
@@ -61,3 +65,26 @@ def print_metrics(console: Console, title: str, metrics: dict, value_heading: st
         absent = value is None or (isinstance(value, float) and value != value)  # None or NaN
         table.add_row(name, "—" if absent else str(value))
     console.print(table)
+
+
+def split_host_port(text: str, default_port: int) -> tuple[str, int]:
+    """HOST, HOST:PORT or [IPv6]:PORT; a port that is not a number is a usage error, not a crash."""
+    try:
+        if text.startswith("[") and "]" in text:  # [IPv6]:port
+            host, _, rest = text[1:].partition("]")
+            return host, int(rest.lstrip(":") or default_port)
+        if text.count(":") == 1:
+            host, port = text.split(":")
+            return host, int(port)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected HOST or HOST:PORT", param_hint="HOST[:PORT]") from None
+    return text, default_port
+
+
+def env_secret(variable: str | None, option: str) -> str | None:
+    """A secret a probe is given by environment variable name (never on the command line)."""
+    if variable is None:
+        return None
+    if variable not in os.environ:
+        raise click.UsageError(f"{option}: environment variable {variable} is not set")
+    return os.environ[variable]

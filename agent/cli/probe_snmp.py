@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 
 import click
@@ -12,7 +11,7 @@ from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli.probe_output import exit_code, findings_json, print_findings
+from agent.cli.probe_output import env_secret, exit_code, findings_json, print_findings, split_host_port
 from collectors.snmp.poll import poll_device
 from collectors.snmp.profile import ProfileError, load_profiles
 from collectors.snmp.rates import RateTracker
@@ -20,16 +19,6 @@ from collectors.snmp.reading import DeviceReading
 from collectors.snmp.session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpSession, SnmpTarget
 from probes.findings import Finding
 from probes.snmp import SnmpThresholds, judge
-
-
-def split_host_port(text: str, default_port: int) -> tuple[str, int]:
-    if text.startswith("[") and "]" in text:  # [IPv6]:port
-        host, _, rest = text[1:].partition("]")
-        return host, int(rest.lstrip(":") or default_port)
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        return host, int(port)
-    return text, default_port
 
 
 def report_json(reading: DeviceReading, findings: list[Finding]) -> dict:
@@ -135,14 +124,6 @@ async def probe(target: SnmpTarget, profile: str, twice_after_s: float | None) -
         engine.close_dispatcher()
 
 
-def _env_secret(variable: str | None, option: str) -> str | None:
-    if variable is None:
-        return None
-    if variable not in os.environ:
-        raise click.UsageError(f"{option}: environment variable {variable} is not set")
-    return os.environ[variable]
-
-
 @click.command("snmp")
 @click.argument("host_port", metavar="HOST[:PORT]")
 @click.option("--community", default="public", show_default=True, help="v1/v2c community.")
@@ -205,9 +186,9 @@ def probe_snmp(
         community=community,
         user=v3_user,
         auth_protocol=auth_proto or ("sha256" if auth_key_env else None),
-        auth_key=_env_secret(auth_key_env, "--auth-key-env"),
+        auth_key=env_secret(auth_key_env, "--auth-key-env"),
         priv_protocol=priv_proto or ("aes128" if priv_key_env else None),
-        priv_key=_env_secret(priv_key_env, "--priv-key-env"),
+        priv_key=env_secret(priv_key_env, "--priv-key-env"),
         timeout_s=timeout,
         retries=retries,
     )

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli.probe_output import exit_code, findings_json, print_findings, print_metrics
-from agent.cli.probe_snmp import split_host_port
+from agent.cli.probe_output import env_secret, exit_code, findings_json, print_findings, print_metrics, split_host_port
 from collectors.ssh.poll import SshPool
 from collectors.ssh.profile import profiles
 from collectors.ssh.readings import SshReading
@@ -129,15 +127,8 @@ def probe_ssh(
     """
     if password_env is None and key_file is None:
         raise click.UsageError("give --password-env VAR or --key FILE")
-    password = None
-    if password_env is not None:
-        if password_env not in os.environ:
-            raise click.UsageError(f"environment variable {password_env} is not set")
-        password = os.environ[password_env]
-    try:
-        host, port = split_host_port(host_port, 22)
-    except ValueError:
-        raise click.BadParameter(f"{host_port!r}: expected HOST or HOST:PORT", param_hint="HOST[:PORT]") from None
+    password = env_secret(password_env, "--password-env")
+    host, port = split_host_port(host_port, 22)
     target = SshTarget(
         name=host,
         host=host,

@@ -44,6 +44,21 @@ def snmp_target(device: SnmpDeviceConfig, timeout_s: float, retries: int) -> Snm
     )
 
 
+def config_failure(device: SnmpDeviceConfig, error: str) -> DeviceReading:
+    """The reading of a device the agent could not even ask (a secret is missing)."""
+    return DeviceReading(target=f"{device.host}:{device.port}", reachable=False, error_kind="config", error=error)
+
+
+async def read_device(session: SnmpSession, device: SnmpDeviceConfig) -> DeviceReading:
+    """One poll through the device's profile; a profile that does not fit is a reading, not a crash."""
+    try:
+        return await poll_device(session, device.profile)
+    except ProfileError as exc:
+        return DeviceReading(
+            target=f"{device.host}:{device.port}", reachable=True, error_kind="profile", error=str(exc)
+        )
+
+
 def device_summary(reading: DeviceReading) -> dict:
     """What the status shows of a device (the full reading is the probe's business)."""
     return {
@@ -90,20 +105,12 @@ def build(settings: Settings) -> list[Monitor]:
             try:
                 target = snmp_target(device, config.timeout_s, config.retries)
             except SecretError as exc:
-                reading = DeviceReading(
-                    target=f"{device.host}:{device.port}", reachable=False, error_kind="config", error=str(exc)
-                )
-                reporter.report(judge_reachability(device.name, reading))
+                reporter.report(judge_reachability(device.name, config_failure(device, str(exc))))
                 raise  # the supervisor retries with backoff (the variable may appear after a reload)
             session = SnmpSession(engine, target)
             while True:
                 async with slots:
-                    try:
-                        reading = await poll_device(session, device.profile)
-                    except ProfileError as exc:
-                        reading = DeviceReading(
-                            target=f"{device.host}:{device.port}", reachable=True, error_kind="profile", error=str(exc)
-                        )
+                    reading = await read_device(session, device)
                 rates.annotate(reading, time.monotonic())
                 for finding in judge(device.name, reading, config.thresholds, device.uplink):
                     reporter.report(finding)

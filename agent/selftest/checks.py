@@ -21,9 +21,6 @@ from agent.timeline import Conference
 from collectors.host import read_disk
 from collectors.net.clock import ntp_offset
 from collectors.net.path import icmp_echo, tcp_connect_echo, tcp_port, udp_echo
-from collectors.snmp.poll import poll_device
-from collectors.snmp.profile import ProfileError
-from collectors.snmp.reading import DeviceReading
 from collectors.snmp.session import SnmpSession
 from probes.audio import AudioJudge
 from probes.clock import judge_clock
@@ -57,22 +54,18 @@ def far_end_host(conference: Conference | None, config: SelftestConfig) -> str |
 
 async def snmp_devices(settings: Settings) -> list[Finding]:
     """A fresh poll of every SNMP device, judged as the monitor judges it (reachable, registered…)."""
-    from agent.monitors.snmp import snmp_target
+    from agent.monitors.snmp import config_failure, read_device, snmp_target
     from probes.snmp import judge, judge_reachability
 
     config = settings.snmp
     engine = SnmpEngine()
 
     async def one(device) -> list[Finding]:
-        target_text = f"{device.host}:{device.port}"
         try:
             target = snmp_target(device, config.timeout_s, config.retries)
-            reading = await poll_device(SnmpSession(engine, target), device.profile)
         except SecretError as exc:
-            reading = DeviceReading(target=target_text, reachable=False, error_kind="config", error=str(exc))
-            return [judge_reachability(device.name, reading)]
-        except ProfileError as exc:
-            reading = DeviceReading(target=target_text, reachable=True, error_kind="profile", error=str(exc))
+            return [judge_reachability(device.name, config_failure(device, str(exc)))]
+        reading = await read_device(SnmpSession(engine, target), device)
         return judge(device.name, reading, config.thresholds, device.uplink)
 
     try:

@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.contract.payloads import CommandRequest, Reply, ReplyError, VenueRef, to_json, utc_now
 from agent.link import Incoming
 from agent.messages import AGENT_MESSAGES
+from contract.payloads import CommandRequest, Reply, ReplyError, VenueRef, to_json, utc_now
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from agent.timeline import DURATION_LIMITS, Conference
-from probes.findings import Finding, Verdict
+from contract.findings import Finding, Verdict
 
 log = logging.getLogger(__name__)
 

@@ -28,19 +28,6 @@ from agent.commands import CommandArgumentError, CommandRouter
 from agent.conference_record import ConferenceRecorder
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
-from agent.contract.payloads import (
-    AgentInfo,
-    Event,
-    Metrics,
-    OutboxState,
-    Severity,
-    Status,
-    TaskState,
-    VenueRef,
-    to_json,
-    utc_now,
-)
-from agent.contract.topics import VenueTopics
 from agent.link import BrokerLink
 from agent.messages import AGENT_MESSAGES
 from agent.monitors import Monitor
@@ -58,7 +45,20 @@ from agent.selftest.suite import run_selftest
 from agent.status import StatusBoard
 from agent.supervisor import Backoff, Supervisor
 from agent.timeline import CheckpointKind, Conference
-from probes.findings import Finding, Message, Verdict
+from contract.findings import Finding, Message, Verdict
+from contract.payloads import (
+    AgentInfo,
+    Event,
+    Metrics,
+    OutboxState,
+    Severity,
+    Status,
+    TaskState,
+    VenueRef,
+    to_json,
+    utc_now,
+)
+from contract.topics import VenueTopics
 
 log = logging.getLogger(__name__)
 

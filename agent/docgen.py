@@ -14,10 +14,10 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from agent.config.models import Settings
-from agent.contract.schemas import render_schemas
 from agent.messages import AGENT_MESSAGES
 from agent.monitors.simulation import SIM_MESSAGES
 from agent.selftest.suite import SELFTEST_MESSAGES
+from contract.schemas import render_schemas
 from probes.audio import AUDIO_MESSAGES
 from probes.catalog import Catalog
 from probes.clock import CLOCK_MESSAGES

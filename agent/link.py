@@ -24,9 +24,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from agent.config.models import BrokerConfig
-from agent.contract.topics import VenueTopics
 from agent.mqtt_client import make_client
 from agent.outbox import GROUP_COMMIT_S, Outbox
+from contract.topics import VenueTopics
 
 log = logging.getLogger(__name__)
 

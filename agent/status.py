@@ -10,8 +10,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from agent.contract.payloads import TaskState
-from probes.findings import Finding, Verdict, worst
+from contract.findings import Finding, Verdict, worst
+from contract.payloads import TaskState
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from agent.contract.payloads import TaskState
+from contract.payloads import TaskState
 
 log = logging.getLogger(__name__)
 

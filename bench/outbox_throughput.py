@@ -23,11 +23,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.config.models import BrokerConfig, VenueConfig
-from agent.contract.payloads import Event, Severity, VenueRef, to_json
-from agent.contract.topics import VenueTopics
 from agent.link import INFLIGHT, BrokerLink
 from agent.outbox import Kind, Outbox, commit_soon_on_running_loop
-from probes.findings import Message
+from contract.findings import Message
+from contract.payloads import Event, Severity, VenueRef, to_json
+from contract.topics import VenueTopics
 from sim.broker import Mosquitto
 
 VENUE = VenueConfig(province="jilin", prefecture="changchun", county="nongan", id="main", name="农安县")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from probes.findings import Finding, Message, Verdict
+from contract.findings import Finding, Message, Verdict
 
 
 class Catalog:

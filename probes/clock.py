@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collectors.net.clock import ClockReading
+from contract.findings import Article, Finding, Verdict
 from probes.catalog import Catalog
-from probes.findings import Article, Finding, Verdict
 from probes.hysteresis import Band
 
 CLOCK_MESSAGES = Catalog(

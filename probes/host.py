@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collectors.host import DiskReading
+from contract.findings import Article, Finding, Verdict
 from probes.catalog import Catalog
-from probes.findings import Article, Finding, Verdict
 
 HOST_MESSAGES = Catalog(
     {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from probes.findings import Verdict, severity_rank
+from contract.findings import Verdict, severity_rank
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from functools import cache
 import cv2
 import numpy as np
 
+from contract.findings import Article, Finding, Verdict
 from probes.catalog import Catalog
-from probes.findings import Article, Finding, Verdict
 
 DETECT_WIDTH = 960
 FRONT_ROW_SIZE = 0.6

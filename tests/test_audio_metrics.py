@@ -10,9 +10,9 @@ import subprocess
 import numpy as np
 import pytest
 
+from contract.findings import Verdict, severity_rank
 from probes.audio import AudioJudge, AudioThresholds
 from probes.audio_metrics import measure
-from probes.findings import Verdict, severity_rank
 from tests.audio_media import ALSA_SOUNDS, RATE, needs_espeak, room, speech, with_hum, with_noise, write
 
 pytestmark = needs_espeak

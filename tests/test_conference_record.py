@@ -9,7 +9,7 @@ import pytest
 
 from agent.conference_record import ConferenceRecorder
 from agent.timeline import Conference
-from probes.findings import Article, Finding, Message, Verdict
+from contract.findings import Article, Finding, Message, Verdict
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NINE = datetime(2026, 12, 1, 9, 0, tzinfo=ZONE)

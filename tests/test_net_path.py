@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from collectors.net.path import icmp_echo, tcp_port, udp_echo
-from probes.findings import Verdict
+from contract.findings import Verdict
 from probes.net import NetThresholds, judge_path, judge_port
 from sim.ports import free_port
 

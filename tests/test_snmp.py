@@ -20,7 +20,7 @@ from collectors.snmp.poll import poll_device
 from collectors.snmp.profile import ProfileError, load_profiles, select_profile
 from collectors.snmp.reading import DeviceReading
 from collectors.snmp.session import SnmpSession, SnmpTarget
-from probes.findings import Verdict
+from contract.findings import Verdict
 from probes.snmp import SnmpThresholds, judge
 from sim.ports import free_port
 from sim.snmp import SHARED_RECORDINGS, SnmpSimulator

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from agent.contract.payloads import TaskState
 from agent.supervisor import Backoff, Supervisor
+from contract.payloads import TaskState
 
 
 def test_failing_task_restarts_with_backoff_and_others_keep_running():

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from agent.config import load_config
 from agent.daemon import Agent
 from agent.outbox import Kind
-from probes.findings import Article, Finding, Message, Verdict
+from contract.findings import Article, Finding, Message, Verdict
 from sim.venue import write_config
 from tests.schema_check import assert_valid
 

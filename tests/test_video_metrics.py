@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from probes.findings import Verdict, severity_rank
+from contract.findings import Verdict, severity_rank
 from probes.hysteresis import Band
 from probes.video import VideoJudge, VideoThresholds
 from probes.video_framing import analyse, judge_framing

@@ -12,7 +12,7 @@ import cv2
 
 from collectors.video.sampler import frames
 from collectors.video.source import parse_source
-from probes.findings import Verdict
+from contract.findings import Verdict
 from probes.video import VideoJudge, VideoThresholds
 from probes.video_metrics import measure
 from sim.ports import free_port

@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from probes.findings import Finding, Verdict, worst
+from contract.findings import Finding, Verdict, worst
 
 NAGIOS_CODE = {Verdict.OK: 0, Verdict.WARN: 1, Verdict.FAIL: 2, Verdict.UNKNOWN: 3}
 NAGIOS_WORD = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}

@@ -17,7 +17,7 @@ from collectors.snmp.profile import ProfileError, load_profiles
 from collectors.snmp.rates import RateTracker
 from collectors.snmp.reading import DeviceReading
 from collectors.snmp.session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpSession, SnmpTarget
-from probes.findings import Finding
+from contract.findings import Finding
 from probes.snmp import SnmpThresholds, judge
 
 

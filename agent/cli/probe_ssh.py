@@ -15,7 +15,7 @@ from collectors.ssh.poll import SshPool
 from collectors.ssh.profile import profiles
 from collectors.ssh.readings import SshReading
 from collectors.ssh.session import SshSession, SshTarget
-from probes.findings import Finding
+from contract.findings import Finding
 from probes.snmp import SnmpThresholds
 from probes.ssh import judge
 

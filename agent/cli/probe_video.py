@@ -16,7 +16,7 @@ from rich.console import Console
 from agent.cli.probe_output import exit_code, findings_json, print_findings, print_metrics
 from collectors.video.sampler import frames
 from collectors.video.source import VideoSourceError, parse_source
-from probes.findings import Finding, Verdict
+from contract.findings import Finding, Verdict
 from probes.video import VideoJudge, VideoThresholds, aggregate, signal_lost
 from probes.video_framing import Framing, analyse, judge_background, judge_framing
 from probes.video_metrics import FrameMetrics, measure

@@ -14,8 +14,8 @@ import uuid
 from typing import Any
 
 from agent.config import Settings
-from agent.contract.topics import VenueTopics
 from agent.mqtt_client import BriefConnection
+from contract.topics import VenueTopics
 
 
 def ask_daemon(settings: Settings, command: str, args: dict[str, Any], timeout_s: float) -> dict[str, Any]:

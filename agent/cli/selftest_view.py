@@ -13,11 +13,11 @@ from rich.table import Table
 from agent.cli.roll_call import ask_daemon
 from agent.config import Settings
 from agent.config.secrets import SecretError
-from agent.contract.payloads import SelftestReport
 from agent.daemon import venue_ref
 from agent.schedule_keeper import ScheduleKeeper
 from agent.selftest.report import NAGIOS_CODE
 from agent.selftest.suite import run_selftest
+from contract.payloads import SelftestReport
 
 STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "unknown": "dim"}
 WORD = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}

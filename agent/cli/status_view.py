@@ -12,9 +12,9 @@ from rich.table import Table
 from agent.cli.probe_output import NAGIOS_CODE, STYLE
 from agent.config.models import Settings
 from agent.config.secrets import SecretError
-from agent.contract.topics import VenueTopics
 from agent.mqtt_client import BriefConnection
-from probes.findings import Verdict
+from contract.findings import Verdict
+from contract.topics import VenueTopics
 
 
 def _verdict(text: object) -> Verdict:

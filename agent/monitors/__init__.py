@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from probes.findings import Finding
+from contract.findings import Finding
 
 
 class Reporter(Protocol):

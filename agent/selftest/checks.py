@@ -22,9 +22,9 @@ from collectors.host import read_disk
 from collectors.net.clock import ntp_offset
 from collectors.net.path import icmp_echo, tcp_connect_echo, tcp_port, udp_echo
 from collectors.snmp.session import SnmpSession
+from contract.findings import Article, Finding, Verdict
 from probes.audio import AudioJudge
 from probes.clock import judge_clock
-from probes.findings import Article, Finding, Verdict
 from probes.host import disk_unreadable, judge_disk
 from probes.net import judge_path, judge_port
 

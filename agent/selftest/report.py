@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from agent.contract.payloads import SelftestItem, SelftestReport, VenueRef
 from agent.status import finding_key
+from contract.findings import Finding, Verdict, worst
+from contract.payloads import SelftestItem, SelftestReport, VenueRef
 from probes.catalog import Catalog
-from probes.findings import Finding, Verdict, worst
 
 SELFTEST_MESSAGES = Catalog(
     {

@@ -14,11 +14,11 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 from agent.config.models import Settings
-from agent.contract.payloads import SelftestReport, VenueRef
 from agent.selftest import checks
 from agent.selftest.report import SELFTEST_MESSAGES, build_report
 from agent.timeline import Conference
-from probes.findings import Article, Finding, Verdict
+from contract.findings import Article, Finding, Verdict
+from contract.payloads import SelftestReport, VenueRef
 
 log = logging.getLogger(__name__)
 

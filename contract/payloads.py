@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from probes.findings import Finding, Message, Verdict
+from contract.findings import Finding, Message, Verdict
 
 STATUS_SCHEMA = "venue-agent/status/1"
 EVENT_SCHEMA = "venue-agent/event/1"

@@ -1,4 +1,4 @@
-"""Generate docs/schemas/*.json from the payload models (`python -m agent.contract.schemas`).
+"""Generate docs/schemas/*.json from the payload models (`python -m contract.schemas`).
 
 A test regenerates them in memory and fails when the committed files are stale.
 """
@@ -9,9 +9,9 @@ import json
 import sys
 from pathlib import Path
 
-from agent.contract.payloads import PUBLISHED_MODELS
+from contract.payloads import PUBLISHED_MODELS
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 
 
 def render_schemas() -> dict[str, str]:

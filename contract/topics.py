@@ -7,8 +7,17 @@ ACL pattern — gives each level exactly its own subtree (Art. 9: a prefecture w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from agent.config.models import VenueConfig
+
+class VenuePlace(Protocol):
+    """Anything that names a venue's place in the tree (the agent's config, a payload's VenueRef)."""
+
+    province: str
+    prefecture: str
+    county: str
+    id: str
+
 
 AVAILABILITY = "availability"
 STATUS = "status"
@@ -26,7 +35,7 @@ class VenueTopics:
     base: str
 
     @classmethod
-    def for_venue(cls, prefix: str, venue: VenueConfig) -> VenueTopics:
+    def for_venue(cls, prefix: str, venue: VenuePlace) -> VenueTopics:
         return cls("/".join((prefix, venue.province, venue.prefecture, venue.county, venue.id)))
 
     @property

@@ -24,8 +24,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from agent.config.models import BrokerConfig
-from agent.mqtt_client import make_client
 from agent.outbox import GROUP_COMMIT_S, Outbox
+from contract.mqtt_client import make_client
 from contract.topics import VenueTopics
 
 log = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from agent.timeline import DURATION_LIMITS, Conference
 from contract.findings import Finding, Verdict
+from contract.payloads import Severity
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,10 @@ DEVICE_PREFIXES = ("snmp.", "ssh.")
 DROP_GUARD = timedelta(minutes=5)  # a call ending this close to the planned end is the meeting ending
 MAX_LISTED_INCIDENTS = 20
 MAX_SUMMARY_WAIT = timedelta(hours=3)
+# How an Art. 20 summary is graded (its event's severity): an Art. 17 check failing for this share of
+# the conference means the venue was not properly seen or heard for a good part of it.
+SUMMARY_CRITICAL_FAIL_PCT = 25.0
+SUMMARY_WARNING_WARN_PCT = 25.0
 
 
 @dataclass
@@ -271,3 +276,23 @@ def _min_ok_share(shares: dict[str, dict]) -> float | None:
     """The smallest ok share over the Art. 17 checks: no check was ok for less of the time."""
     values = [share["ok"] for share in shares.values()]
     return min(values) if values else None
+
+
+def summary_severity(summary: dict) -> Severity:
+    """The severity of a `conference.summary` event, from what the venue sent up (Art. 17) and how the
+    conference ran (Art. 3 overrun, call drops): critical when an Art. 17 check failed for at least
+    SUMMARY_CRITICAL_FAIL_PCT of the time; warning when one failed at all, warned for at least
+    SUMMARY_WARNING_WARN_PCT, the conference overran Art. 3's maximum or the call dropped; else info."""
+    shares = summary.get("art17") or {}
+    worst_fail = max((share.get(Verdict.FAIL.value, 0.0) for share in shares.values()), default=0.0)
+    worst_warn = max((share.get(Verdict.WARN.value, 0.0) for share in shares.values()), default=0.0)
+    if worst_fail >= SUMMARY_CRITICAL_FAIL_PCT:
+        return Severity.CRITICAL
+    if (
+        worst_fail > 0
+        or worst_warn >= SUMMARY_WARNING_WARN_PCT
+        or summary.get("over_limit")
+        or summary.get("call_drops")
+    ):
+        return Severity.WARNING
+    return Severity.INFO

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
-from agent.commands import CommandArgumentError, CommandRouter
-from agent.conference_record import ConferenceRecorder
+from agent.commands import CommandArgumentError, CommandBusyError, CommandRouter
+from agent.conference_record import ConferenceRecorder, summary_severity
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
 from agent.link import BrokerLink
@@ -40,6 +40,7 @@ from agent.monitors import video as video_monitor
 from agent.outbox import Kind, Outbox, commit_soon_on_running_loop
 from agent.schedule_keeper import ScheduleKeeper
 from agent.sdnotify import Notifier
+from agent.selftest.coalesce import CoalescingRunner, QueueFull
 from agent.selftest.report import summary as selftest_summary
 from agent.selftest.suite import run_selftest
 from agent.status import StatusBoard
@@ -79,6 +80,8 @@ SELFTEST_CHECKPOINTS = {
     CheckpointKind.SEATING_CHECK,  # with the Art. 15 framing check
 }
 SELFTEST_ARGS = {"framing", "conference_id"}
+MAX_WAITING_SELFTESTS = 4  # distinct (trigger, conference, framing) requests queued behind a run
+COMMAND_GRACE_S = 2.0  # how long running commands may finish before a stop or reload cancels them
 DURATION_SOURCE = {"codec": ("终端呼叫状态", "codec's call state"), "schedule": ("会议计划", "schedule")}
 _SEVERITY = {Verdict.FAIL: Severity.CRITICAL, Verdict.WARN: Severity.WARNING}
 
@@ -133,7 +136,9 @@ class Agent:
         self._router: CommandRouter | None = None
         self.schedule = ScheduleKeeper(settings, clock)
         self._timeline_wake = asyncio.Event()
-        self._selftest_lock = asyncio.Lock()
+        self._selftests: CoalescingRunner[dict[str, Any]] = CoalescingRunner(MAX_WAITING_SELFTESTS)
+        self._reload_lock = asyncio.Lock()
+        self._reload_waiting = False
         self._background: set[asyncio.Task] = set()
         self.last_selftest: dict[str, Any] | None = None
         self._rejections_reported = 0
@@ -261,6 +266,7 @@ class Agent:
             contacts=self.settings.contacts.model_dump(mode="json", exclude_none=True),
             conference={**self.schedule.status(), "last_summary": self.last_summary},
             selftest=self.last_selftest,
+            commands=self._router.counts if self._router is not None else None,
         )
 
     def status_payload(self) -> bytes:
@@ -350,9 +356,14 @@ class Agent:
         return found if (utc_now() - oldest).total_seconds() <= max_age_s else None
 
     async def selftest(self, trigger: str, conference: Conference | None, framing: bool) -> dict[str, Any]:
-        """Run the suite (one run at a time), publish the report retained, raise events, return it."""
-        async with self._selftest_lock:
-            report = await run_selftest(self.settings, self.venue, trigger, conference, framing, self._live_findings)
+        """Run the suite (one run at a time; requests that pile up share the next run, see
+        agent/selftest/coalesce.py), publish the report retained, raise events, return it.
+        QueueFull when too many different requests are already waiting."""
+        key = (trigger, conference.id if conference else None, framing)
+        return await self._selftests.submit(key, lambda: self._run_selftest(trigger, conference, framing))
+
+    async def _run_selftest(self, trigger: str, conference: Conference | None, framing: bool) -> dict[str, Any]:
+        report = await run_selftest(self.settings, self.venue, trigger, conference, framing, self._live_findings)
         payload = to_json(report)
         self.outbox.append(Kind.SELFTEST, self.topics.selftest, lambda _seq: payload, retain=True)
         self.last_selftest = selftest_summary(report)
@@ -405,7 +416,22 @@ class Agent:
         else:
             current = self.schedule.timeline.current(self.clock())
             conference = current[0] if current else None
-        return await self.selftest("command", conference, framing)
+        try:
+            return await self.selftest("command", conference, framing)
+        except QueueFull as exc:
+            raise CommandBusyError(str(exc)) from None
+
+    async def _summary_command(self, args: dict[str, Any]) -> dict[str, Any]:
+        """cmd/summary {"conference_id": "…"}: the stored Art. 20 summary, for a hub that missed the event."""
+        if set(args) != {"conference_id"} or not isinstance(args["conference_id"], str):
+            raise CommandArgumentError('the arguments must be exactly {"conference_id": "<id>"}')
+        conference_id = args["conference_id"]
+        if not conference_id.isprintable() or "/" in conference_id or not 1 <= len(conference_id) <= 128:
+            raise CommandArgumentError("conference_id must be 1–128 printable characters without '/'")
+        summary = self._load_summary(conference_id)
+        if summary is None:
+            raise CommandArgumentError(f"no summary of conference {conference_id!r} is kept here")
+        return summary
 
     # -- the conference record (Art. 3 duration, Art. 20 summary) --------------------------------
     def _record_checkpoint(self, kind: CheckpointKind, conference: Conference, now: datetime) -> None:
@@ -439,7 +465,7 @@ class Agent:
             self._save_summary(summary)
             self.emit(
                 "conference.summary",
-                Severity.WARNING if summary["over_limit"] or summary["call_drops"] else Severity.INFO,
+                summary_severity(summary),
                 AGENT_MESSAGES.render(
                     "conference.summary",
                     title=summary["title"] or summary["conference_id"],
@@ -456,20 +482,40 @@ class Agent:
         if self.recorder.records or summaries:  # nothing to keep between conferences
             self.recorder.save()
 
+    def _summary_path(self, conference_id: str) -> Path:
+        return self.settings.agent.state_dir / "summaries" / f"{conference_id}.json"
+
     def _save_summary(self, summary: dict[str, Any]) -> None:
-        directory = self.settings.agent.state_dir / "summaries"
+        path = self._summary_path(summary["conference_id"])
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            (directory / f"{summary['conference_id']}.json").write_text(
-                json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
-            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
         except OSError as exc:
             log.error("cannot keep the summary of %s: %s", summary["conference_id"], exc)
+
+    def _load_summary(self, conference_id: str) -> dict[str, Any] | None:
+        """A kept summary, or None when there is none (or it cannot be read: logged)."""
+        path = self._summary_path(conference_id)
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.error("cannot read the kept summary %s: %s", path, exc)
+            return None
+        return summary if isinstance(summary, dict) else None
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task) -> None:
+        """No background task dies unobserved: its failure is logged (a checkpoint's self-test refused
+        because too many are waiting, too)."""
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("background task failed: %s", error, exc_info=error)
 
     async def _timeline_loop(self) -> None:
         """Run `timeline_tick` at each checkpoint's time, and at least every MAX_TIMELINE_SLEEP_S."""
@@ -520,13 +566,13 @@ class Agent:
     def _start_link(self, password: str | None) -> None:
         self._router = CommandRouter(
             self.venue,
-            self.topics.replies,
-            self.topics.command_name,
+            self.topics,
             lambda topic, payload, corr: self._link.reply(topic, payload, corr),
         )
         self._router.register("ping", self._ping)
         self._router.register("schedule", self._schedule)
         self._router.register("selftest", self._selftest_command)
+        self._router.register("summary", self._summary_command)
         self._rejections_reported = 0  # a new link counts from zero
         self._link = BrokerLink(
             self.settings.broker,
@@ -553,25 +599,36 @@ class Agent:
         self._monitors = []
 
     async def reload(self) -> bool:
-        """SIGHUP: re-read the config; True when the new one was taken."""
+        """SIGHUP: re-read the config; True when the new one was taken.
+
+        Serialised (one reload at a time; a burst of SIGHUPs while one runs gives one more reload,
+        not one each) and all-or-nothing: everything that can fail — reading and validating the file,
+        the password, building the schedule — happens before anything is swapped, and any failure
+        (not only a config error) is refused with `config.reload_rejected`."""
+        if self._reload_waiting:
+            return False  # the reload already waiting will read the newest file
+        self._reload_waiting = True
+        async with self._reload_lock:
+            self._reload_waiting = False
+            return await self._reload_now()
+
+    async def _reload_now(self) -> bool:
         self.notifier.reloading()
         try:
             new = await asyncio.to_thread(load_config, self.config_path)
             password = resolve_password(new.broker)
+            schedule = ScheduleKeeper(new, self.clock)
         except ConfigError as exc:
-            errors = "; ".join(issue.render(exc.path) for issue in exc.issues)
-            self.emit_agent("config.reload_rejected", Severity.WARNING, errors=errors)
-            self.notifier.ready("reload refused: config invalid")
-            return False
+            return self._reject_reload("; ".join(issue.render(exc.path) for issue in exc.issues))
         except SecretError as exc:
-            self.emit_agent("config.reload_rejected", Severity.WARNING, errors=str(exc))
-            self.notifier.ready("reload refused: secret missing")
-            return False
+            return self._reject_reload(str(exc))
+        except Exception as exc:  # whatever else a bad file provokes: refused, never half-applied
+            log.exception("reload of %s failed", self.config_path)
+            return self._reject_reload(f"{self.config_path}: {type(exc).__name__}: {exc}")
         old = self.settings
         self.settings = new
-        fired = self.schedule.timeline.fired
-        self.schedule = ScheduleKeeper(new, self.clock)
-        self.schedule.timeline.fired |= fired
+        schedule.timeline.fired |= self.schedule.timeline.fired
+        self.schedule = schedule
         self._timeline_wake.set()
         await self._stop_monitors(forget=True)
         if (new.broker, new.venue) != (old.broker, old.venue):
@@ -586,11 +643,16 @@ class Agent:
         self.notifier.ready("reloaded")
         return True
 
+    def _reject_reload(self, errors: str) -> bool:
+        self.emit_agent("config.reload_rejected", Severity.WARNING, errors=errors[:2000])
+        self.notifier.ready("reload refused: config invalid")
+        return False
+
     async def _stop_link(self, final: bool) -> None:
         if self._link is None:
             return
         if self._router is not None:
-            await self._router.wait_idle()
+            await self._router.cancel_all(grace_s=COMMAND_GRACE_S)
         await self._link.drain(self.settings.agent.shutdown_flush_s if final else 0)
         await self._link.close(self.status_payload(), timeout_s=2.0)
         await self.supervisor.stop(["link"])
@@ -633,6 +695,8 @@ class Agent:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self._router is not None:  # running commands answer cmd.cancelled while the link is up
+            await self._router.cancel_all(grace_s=min(COMMAND_GRACE_S, self.settings.agent.shutdown_flush_s / 4))
         await self._stop_monitors(forget=False)
         self.emit_agent("agent.stopping", Severity.INFO)
         self._raise_outbox_notices()

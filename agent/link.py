@@ -43,6 +43,7 @@ class Incoming:
     payload: bytes
     response_topic: str | None
     correlation_data: bytes | None
+    retained: bool = False  # delivered from the broker's retained store, not sent just now
 
 
 class BrokerLink:
@@ -109,7 +110,9 @@ class BrokerLink:
         props = getattr(message, "properties", None)
         response = getattr(props, "ResponseTopic", None) if props else None
         correlation = getattr(props, "CorrelationData", None) if props else None
-        self._call(self._on_command, Incoming(message.topic, message.payload, response, correlation))
+        self._call(
+            self._on_command, Incoming(message.topic, message.payload, response, correlation, bool(message.retain))
+        )
 
     # -- on the asyncio loop ---------------------------------------------------------------------
     def _connected(self, ok: bool, reason: str) -> None:

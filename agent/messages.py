@@ -81,6 +81,24 @@ AGENT_MESSAGES = Catalog(
             "命令 {command} 执行失败：{error}",
             "command {command} failed: {error}",
         ),
+        "cmd.too_large": (
+            "命令 {command} 的内容过大（{size} 字节，上限 {limit} 字节）",
+            "command {command}: payload too large ({size} bytes, at most {limit})",
+        ),
+        "cmd.busy": (
+            "命令 {command} 暂不能执行：{error}",
+            "command {command} cannot be taken now: {error}",
+        ),
+        "cmd.cancelled": (
+            "监测代理正在停止，命令 {command} 已取消",
+            "the agent is stopping; command {command} was cancelled",
+        ),
+        "agent.duplicate_client": (
+            "另一台设备以相同客户端标识 {client_id} 连接了代理服务器并接管了本会场的会话（{count} 次）："
+            "可能两台电脑使用了同一份配置（克隆的系统镜像），请为每台电脑配置唯一的会场标识",
+            "another process connected with this venue's client id {client_id} and took over its session "
+            "({count} time(s)): two agents run from one config (a cloned PC image?); give each PC its own venue id",
+        ),
         "timeline.missed": (
             "会议 {title}（{conference}）的 {checkpoint} 已错过（会议已开始），未执行",
             "{checkpoint} of {title} ({conference}) was missed (the conference had begun) and is skipped",

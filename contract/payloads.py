@@ -87,6 +87,16 @@ class OutboxState(Payload):
     )
 
 
+class CommandsState(Payload):
+    """What became of the hub's commands since the agent started (docs/mqtt.md, Commands)."""
+
+    received: int = 0
+    answered: int = Field(default=0, description="Answered with a result.")
+    rejected: int = Field(default=0, description="Answered with an error (bad, unknown, busy, failed, cancelled).")
+    refused: int = Field(default=0, description="Not answered: no acceptable response topic (logged).")
+    ignored_retained: int = Field(default=0, description="Retained commands, ignored so none runs twice.")
+
+
 class AgentInfo(Payload):
     version: str
     hostname: str
@@ -111,6 +121,7 @@ class Status(Payload):
     selftest: dict[str, Any] | None = Field(
         default=None, description="The last self-test run: id, ts, trigger, verdict, failed and warned items."
     )
+    commands: CommandsState | None = None
 
 
 class Metrics(Payload):

@@ -82,7 +82,7 @@ def test_commands_ping_and_bad_input_get_replies(broker, hub, start_agent):
     agent = start_agent(broker.url)
     hub.wait_for(lambda m: m.topic == f"{BASE}/availability" and m.text == "online")
     hub.wait_for(lambda m: m.topic == f"{BASE}/events")  # commands subscribed by now
-    response = "hub/replies/test"
+    response = f"{BASE}/cmd/replies/test"
     message, body = _reply(hub, f"{BASE}/cmd/ping", b"{}", b"corr-1", response)
     assert body["ok"] is True and body["result"]["pong"] is True and message.correlation == b"corr-1"
     assert body["correlation_id"] == "corr-1"
@@ -116,11 +116,11 @@ def test_mqtt311_mode_with_reply_fields_in_the_body(broker, hub, start_agent):
     agent = start_agent(broker.url, protocol="3.1.1")
     hub.wait_for(lambda m: m.topic == f"{BASE}/availability" and m.text == "online")
     hub.wait_for(lambda m: m.topic == f"{BASE}/events")
-    v311 = Hub(broker.port, "hub311/#", protocol=mqtt.MQTTv311)
+    v311 = Hub(broker.port, f"{BASE}/cmd/replies/#", protocol=mqtt.MQTTv311)
     try:
-        request = {"response_topic": "hub311/answers", "correlation_id": "abc"}
+        request = {"response_topic": f"{BASE}/cmd/replies/answers", "correlation_id": "abc"}
         v311.publish(f"{BASE}/cmd/ping", json.dumps(request).encode())
-        body = v311.wait_for(lambda m: m.topic == "hub311/answers")[0].json()
+        body = v311.wait_for(lambda m: m.topic == f"{BASE}/cmd/replies/answers")[0].json()
         assert body["ok"] is True and body["correlation_id"] == "abc"
     finally:
         v311.close()

@@ -22,14 +22,14 @@ def ask_daemon(settings: Settings, command: str, args: dict[str, Any], timeout_s
     """The daemon's reply payload; ConnectionError / TimeoutError when there is none."""
     topics = VenueTopics.for_venue(settings.broker.topic_prefix, settings.venue)
     token = uuid.uuid4().hex
-    reply_topic = f"{topics.base}/cmd/replies/{token}"
+    reply_topic = topics.reply_topic(token)
     request = json.dumps({"args": args, "response_topic": reply_topic, "correlation_id": token}).encode()
     replies: list[dict[str, Any]] = []
     connection = BriefConnection(settings, "cli")
     connection.on_ready = lambda client: client.subscribe(reply_topic, qos=1)
 
     def on_subscribe(client, userdata, mid, reasons, properties):
-        client.publish(f"{topics.base}/cmd/{command}", request, qos=1)
+        client.publish(topics.command(command), request, qos=1)
 
     def on_message(client, userdata, message):
         try:
@@ -44,6 +44,6 @@ def ask_daemon(settings: Settings, command: str, args: dict[str, Any], timeout_s
     connection.run(timeout_s)
     if not replies:
         raise TimeoutError(
-            f"no reply from the daemon on {topics.base}/cmd/{command} within {timeout_s:g} s (is it running?)"
+            f"no reply from the daemon on {topics.command(command)} within {timeout_s:g} s (is it running?)"
         )
     return replies[0]

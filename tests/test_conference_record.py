@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.conference_record import ConferenceRecorder
+from agent.conference_record import ConferenceRecorder, summary_severity
 from agent.timeline import Conference
 from contract.findings import Article, Finding, Message, Verdict
+from contract.payloads import Severity
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NINE = datetime(2026, 12, 1, 9, 0, tzinfo=ZONE)
@@ -126,3 +127,19 @@ def test_record_survives_a_restart_without_counting_the_downtime(tmp_path):
     share = summary["art17"]["audio.level"]
     assert share["observed_s"] == pytest.approx(50 * 60)
     assert share["ok"] == pytest.approx(100.0)  # 0–10 ok and 20–60 ok; the warn from 10 on fell in the downtime
+
+
+@pytest.mark.parametrize(
+    ("noise_fail_from", "expected"),
+    [(None, Severity.INFO), (55, Severity.WARNING), (45, Severity.CRITICAL), (0, Severity.CRITICAL)],
+)
+def test_the_summary_severity_follows_its_art17_failures(tmp_path, noise_fail_from, expected):
+    """A conference whose sound failed 无杂音 all along is not summarised at info (the hub grades by it)."""
+    recorder = ConferenceRecorder(tmp_path)
+    recorder.open(conference(), at(0), {"audio.noise": finding("audio.noise", Verdict.OK)})
+    if noise_fail_from is not None:
+        recorder.observe(finding("audio.noise", Verdict.FAIL), at(noise_fail_from))
+    recorder.end("c1", at(60))
+    recorder.request_summary("c1")
+    [summary] = recorder.ready_summaries(at(65))
+    assert summary_severity(summary) is expected

@@ -99,6 +99,23 @@ AGENT_MESSAGES = Catalog(
             "another process connected with this venue's client id {client_id} and took over its session "
             "({count} time(s)): two agents run from one config (a cloned PC image?); give each PC its own venue id",
         ),
+        "schedule.stored_rejected": (
+            "保存的上级推送会议计划 {path} 无效，已另存为 {moved}，未使用：{error}",
+            "the schedule the hub pushed, stored in {path}, is invalid and was set aside as {moved}: {error}",
+        ),
+        "schedule.fired_unreadable": (
+            "已执行检查点记录 {path} 无法读取，重新记录（个别检查点可能再次通报）：{error}",
+            "the record of fired checkpoints {path} cannot be read and starts afresh "
+            "(a checkpoint may be announced again): {error}",
+        ),
+        "schedule.ics_unreadable": (
+            "无法读取会议日历文件 {path}，其中的会议未列入计划：{error}",
+            "cannot read the conference calendar {path}; its conferences are not on the schedule: {error}",
+        ),
+        "schedule.ics_events_skipped": (
+            "会议日历文件 {path} 中有 {count} 个事件无法读取，已略过：{problems}",
+            "{count} event(s) of the conference calendar {path} cannot be read and are left out: {problems}",
+        ),
         "timeline.missed": (
             "会议 {title}（{conference}）的 {checkpoint} 已错过（会议已开始），未执行",
             "{checkpoint} of {title} ({conference}) was missed (the conference had begun) and is skipped",

@@ -8,6 +8,13 @@ follow-up right after a national one ≤ 30 min.
 
 Pure and clock-injected: `Timeline.due(now)` says which checkpoints have come, exactly once each,
 so a test can run a whole day of a venue in milliseconds.
+
+Total by construction: a `Conference` starts in the years 2000–2199 (as written, in its own
+offset) and lasts at most a day, so every checkpoint — the eve 15:00, T − 90 min, the end plus
+the summary delay, any time zone's local time — is a representable datetime. One rule in the
+model serves the config, the .ics file and the hub's cmd/schedule alike: a conference at the edge
+of the datetime range (year 1 or 9999) is refused where it is read, never met as an
+OverflowError later.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ BEFORE_START = {
     CheckpointKind.SEATING_CHECK,
 }
 SUMMARY_DELAY = timedelta(minutes=5)
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2199  # far from both ends of datetime's range (years 1–9999)
+MAX_CONFERENCES = 500  # in one source (the config, one cmd/schedule); a venue has a few a week
+MAX_TITLE = 256
 EVE_DEBUG_TIME = time(15, 0)
 
 # Art. 3: (normal, absolute maximum) duration in minutes; None = not limited by these measures.
@@ -57,17 +67,29 @@ class Conference(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=128, description="Stable id; events during it carry it.")
-    title: str = Field(default="", description="e.g. 全省安全生产电视电话会议")
+    title: str = Field(default="", max_length=MAX_TITLE, description="e.g. 全省安全生产电视电话会议")
     kind: ConferenceKind = Field(description="national, provincial, department or followup.")
-    start: AwareDatetime = Field(description="RFC 3339 or a TOML datetime, with its UTC offset.")
+    start: AwareDatetime = Field(
+        description=f"RFC 3339 or a TOML datetime, with its UTC offset; in the years {EARLIEST_YEAR}–{LATEST_YEAR}."
+    )
     duration_min: int = Field(default=60, ge=1, le=24 * 60, description="Planned duration in minutes.")
-    far_end: str | None = Field(default=None, description="MCU address or number the venue dials or is dialled from.")
+    far_end: str | None = Field(
+        default=None, max_length=256, description="MCU address or number the venue dials or is dialled from."
+    )
 
     @field_validator("id")
     @classmethod
     def _printable(cls, value: str) -> str:
         if any(ch in value for ch in "/#+") or not value.isprintable():
             raise ValueError("must be printable and contain no '/', '#' or '+'")
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _in_sane_years(cls, value: datetime) -> datetime:
+        # The year as written (no arithmetic: converting year 1 or 9999 to UTC may itself overflow).
+        if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+            raise ValueError(f"must be in the years {EARLIEST_YEAR}–{LATEST_YEAR}, not {value.year}")
         return value
 
     @property

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -19,6 +20,7 @@ from agent.cli.probe_ssh import probe_ssh
 from agent.cli.probe_video import probe_video
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
+from agent.schedule_ics import IcsError, read_ics
 
 CONFIG_OPTION = click.option(
     "-c",
@@ -80,7 +82,10 @@ def config() -> None:
 @config.command("check")
 @CONFIG_OPTION
 def config_check(config_path: Path) -> None:
-    """Validate a config file: prints OK, or every error with its field path and line."""
+    """Validate a config file: prints OK, or every error with its field path and line.
+
+    The .ics file it names is read too: what the daemon would leave out of it (the whole file, or
+    single events) is printed as warnings; they do not fail the check, as they do not stop the daemon."""
     settings = _load_or_exit(config_path)
     broker = settings.broker
     note = ""
@@ -92,9 +97,25 @@ def config_check(config_path: Path) -> None:
         except SecretError as exc:
             click.echo(f"{config_path}: {exc.issue.field}: {exc.issue.message}", err=True)
             sys.exit(2)
+    warnings = _calendar_warnings(settings)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if warnings:
+        note += f" ({len(warnings)} warning(s) about schedule.ics_file / 会议日历有 {len(warnings)} 处问题)"
     venue = settings.venue
     base = "/".join((broker.topic_prefix, venue.province, venue.prefecture, venue.county, venue.id))
     click.echo(f"OK: {config_path} — {venue.name} publishes under {base}/{note}")
+
+
+def _calendar_warnings(settings: Settings) -> list[str]:
+    """What the daemon would leave out of the .ics file named by [schedule] ics_file."""
+    if settings.schedule.ics_file is None:
+        return []
+    try:
+        _, problems = read_ics(settings.schedule.ics_file, ZoneInfo(settings.schedule.timezone))
+    except IcsError as exc:
+        return [str(exc)]
+    return problems
 
 
 def _under_systemd() -> bool:

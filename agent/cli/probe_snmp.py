@@ -16,7 +16,7 @@ from collectors.snmp.poll import poll_device
 from collectors.snmp.profile import ProfileError, load_profiles
 from collectors.snmp.rates import RateTracker
 from collectors.snmp.reading import DeviceReading
-from collectors.snmp.session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpSession, SnmpTarget
+from collectors.snmp.session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpSession, SnmpTarget, close_engine
 from contract.findings import Finding
 from probes.snmp import SnmpThresholds, judge
 
@@ -121,7 +121,7 @@ async def probe(target: SnmpTarget, profile: str, twice_after_s: float | None) -
             rates.annotate(reading, time.monotonic())
         return reading
     finally:
-        engine.close_dispatcher()
+        await close_engine(engine)  # copies of an answer still in flight must not meet a closed dispatcher
 
 
 @click.command("snmp")

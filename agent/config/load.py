@@ -1,15 +1,31 @@
-"""Read a config file into `Settings`, or explain every problem with its field path and line."""
+"""Read a config file into `Settings`, or explain every problem with its field path and line.
+
+Whatever is wrong with the file — unreadable, not a regular file, too large, not UTF-8, not TOML,
+nested past what the parser can follow, or invalid — the answer is a `ConfigError` naming the file,
+never another exception: `config check` prints it, the daemon refuses a reload with it and keeps
+the configuration it has.
+"""
 
 from __future__ import annotations
 
+import reprlib
 import tomllib
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from agent.config.locate import index_lines, line_of
 from agent.config.models import PATTERN_HINTS, Settings
+from agent.config.small_file import MIB, UnreadableFile, read_small_file
+
+# A venue's config is a few kilobytes; past this it is not a config someone wrote.
+MAX_CONFIG_BYTES = 1 * MIB
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 60
+_SHOWN.maxlevel = 3
 
 
 @dataclass(frozen=True)
@@ -52,9 +68,14 @@ def _describe(error: dict) -> str:
     else:
         message = error["msg"].removeprefix("Value error, ")
     if "input" in error and kind not in ("model_type", "dict_type"):
-        shown = repr(error["input"])
+        value = error["input"]
+        shown = value.isoformat() if isinstance(value, datetime | date | time) else _SHOWN.repr(value)
         message += f" (got {shown[:60]})"
     return message
+
+
+def _fails(path: Path, message: str) -> ConfigError:
+    return ConfigError(path, [ConfigIssue("", message)])
 
 
 def parse_config(text: str, path: Path) -> Settings:
@@ -62,7 +83,11 @@ def parse_config(text: str, path: Path) -> Settings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, [ConfigIssue("", f"not valid TOML: {exc}")]) from None
+        raise _fails(path, f"not valid TOML: {exc}") from None
+    except ValueError as exc:  # tomllib lets int()'s digit limit through
+        raise _fails(path, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise _fails(path, "not usable TOML: arrays or tables nested too deeply") from None
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
@@ -74,13 +99,24 @@ def parse_config(text: str, path: Path) -> Settings:
             message = "required table is missing" if missing_table else _describe(error)
             issues.append(ConfigIssue(_field_name(location), message, line_of(lines, location)))
         raise ConfigError(path, issues) from None
+    except RecursionError:
+        raise _fails(path, "cannot be validated: values nested too deeply") from None
 
 
 def load_config(path: Path) -> Settings:
-    """Read and validate a config file; raises ConfigError (also for an unreadable file)."""
+    """Read and validate a config file; raises ConfigError and nothing else, whatever the file holds."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(path, [ConfigIssue("", f"cannot read the file: {reason}")]) from None
-    return parse_config(text, path)
+        raw = read_small_file(path, MAX_CONFIG_BYTES)
+        text = raw.decode("utf-8")
+    except UnreadableFile as exc:
+        raise _fails(path, f"cannot read the file: {exc.reason}") from None
+    except UnicodeDecodeError as exc:
+        raise _fails(path, f"cannot read the file: not UTF-8 text (byte {exc.start})") from None
+    try:
+        return parse_config(text, path)
+    except ConfigError:
+        raise
+    except MemoryError:
+        raise _fails(path, "cannot be read: it needs more memory than the agent has") from None
+    except Exception as exc:  # a validator's bug must not escape as a crash of the reload or of `config check`
+        raise _fails(path, f"cannot be validated ({type(exc).__name__}: {exc})") from None

@@ -7,18 +7,28 @@ Key names are part of the public contract: scripts and the hub's provisioning de
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
-from agent.timeline import Conference
+from agent.timeline import MAX_CONFERENCES, Conference
 from collectors.ssh.profile import profiles as ssh_profiles
 from contract.broker import PREFECTURE_LEVEL, SEGMENT_PATTERN, BrokerConfig, Segment, Strict
 from probes.audio import AudioThresholds
 from probes.net import NetThresholds
 from probes.snmp import SnmpThresholds
 from probes.video import VideoThresholds
+
+
+def _no_nul(path: Path) -> Path:
+    """A NUL cannot be in a file name: refused here rather than as a crash where the path is first used."""
+    if "\x00" in str(path):
+        raise ValueError("a path cannot contain a NUL character")
+    return path
+
+
+LocalPath = Annotated[Path, AfterValidator(_no_nul)]
 
 
 class VenueConfig(Strict):
@@ -70,7 +80,7 @@ class ContactsConfig(Strict):
 class AgentConfig(Strict):
     """The daemon itself: where it keeps state, how often it publishes, how it bounds its outbox."""
 
-    state_dir: Path = Field(description="Where the outbox (outbox.sqlite3) and other state live.")
+    state_dir: LocalPath = Field(description="Where the outbox (outbox.sqlite3) and other state live.")
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="Log verbosity.")
     status_interval_s: float = Field(
         default=30.0, ge=1, le=3600, description="Retained status republished at least this often (and on change)."
@@ -188,11 +198,11 @@ class SshDeviceConfig(Strict):
     username: str = Field(min_length=1, description="Login name (a read-only account is enough).")
     password: SecretStr | None = Field(default=None, description="Prefer password_env or password_file.")
     password_env: str | None = Field(default=None, description="Environment variable holding the password.")
-    password_file: Path | None = Field(default=None, description="File holding the password.")
+    password_file: LocalPath | None = Field(default=None, description="File holding the password.")
     password_credential: str | None = Field(
         default=None, description="Name of a systemd credential (LoadCredential=) holding the password."
     )
-    key_file: Path | None = Field(default=None, description="Private key for public-key login.")
+    key_file: LocalPath | None = Field(default=None, description="Private key for public-key login.")
     uplink: str | None = Field(default=None, description="Interface (name or description) whose loss is a fault.")
     require_registration: bool = Field(
         default=True, description="Codecs: not registered to SIP or H.323 is a fault (false: dialled by address)."
@@ -226,7 +236,7 @@ class SshConfig(Strict):
     connect_timeout_s: float = Field(default=10, gt=0, le=120, description="TCP connect, SSH handshake, login.")
     command_timeout_s: float = Field(default=15, gt=0, le=300, description="Waiting for one command's output.")
     workers: int = Field(default=8, ge=1, le=256, description="Worker threads = devices talked to at once, at most.")
-    known_hosts: Path | None = Field(
+    known_hosts: LocalPath | None = Field(
         default=None, description="OpenSSH known_hosts file; default `<state_dir>/ssh_known_hosts`."
     )
     trust_on_first_use: bool = Field(
@@ -277,7 +287,7 @@ class ScheduleConfig(Strict):
     """Where the schedule's local times live (Art. 14's "15:00 the day before" is local time)."""
 
     timezone: str = Field(default="Asia/Shanghai", description="IANA time zone name.")
-    ics_file: Path | None = Field(
+    ics_file: LocalPath | None = Field(
         default=None, description="An iCalendar file of conferences, read besides [[conference]]."
     )
 
@@ -286,7 +296,7 @@ class ScheduleConfig(Strict):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "Asia"
             raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from None
         return value
 
@@ -353,7 +363,11 @@ class Settings(Strict):
     audio: AudioConfig | None = None
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     selftest: SelftestConfig = Field(default_factory=SelftestConfig)
-    conference: list[Conference] = Field(default_factory=list, description="Scheduled conferences ([[conference]]).")
+    conference: list[Conference] = Field(
+        default_factory=list,
+        max_length=MAX_CONFERENCES,
+        description=f"Scheduled conferences ([[conference]]), at most {MAX_CONFERENCES}.",
+    )
     simulation: SimulationConfig | None = None
 
     @model_validator(mode="after")

@@ -202,6 +202,7 @@ def _calls(profile: Profile, columns: Columns) -> list[Call]:
 async def poll_device(session: SnmpSession, profile_name: str = "auto") -> DeviceReading:
     """One complete poll. Never raises for device trouble: the reading says what went wrong."""
     started = time.perf_counter()
+    asked_before = session.requests  # the session lives across polls; a reading counts its own requests
     target = f"{session.target.host}:{session.target.port}"
     try:
         system = await session.get([SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME])
@@ -211,7 +212,7 @@ async def poll_device(session: SnmpSession, profile_name: str = "auto") -> Devic
             reachable=False,
             error_kind=exc.kind,
             error=exc.detail,
-            requests=session.requests,
+            requests=session.requests - asked_before,
             poll_s=time.perf_counter() - started,
         )
     reading = DeviceReading(
@@ -235,7 +236,7 @@ async def poll_device(session: SnmpSession, profile_name: str = "auto") -> Devic
         columns = await walk_by_table(session, _columns_of(profile))
     except SnmpError as exc:
         reading.error_kind, reading.error = exc.kind, f"after the system group: {exc.detail}"
-        reading.requests, reading.poll_s = session.requests, time.perf_counter() - started
+        reading.requests, reading.poll_s = session.requests - asked_before, time.perf_counter() - started
         return reading
     if (
         profile.interfaces
@@ -259,5 +260,5 @@ async def poll_device(session: SnmpSession, profile_name: str = "auto") -> Devic
     reading.components = _components(profile, scalars, columns)
     reading.registration = _registration(profile, scalars, columns) if profile.registration else {}
     reading.calls = _calls(profile, columns)
-    reading.requests, reading.poll_s = session.requests, time.perf_counter() - started
+    reading.requests, reading.poll_s = session.requests - asked_before, time.perf_counter() - started
     return reading

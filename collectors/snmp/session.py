@@ -4,13 +4,21 @@ pysnmp 7's asyncio API (`pysnmp.hlapi.v3arch.asyncio`) with `lookupMib=False`: n
 loaded at run time, OIDs are numbers, which keeps a poll cheap. Columns of one table are walked
 together with GETBULK (one request carries every unfinished column), each stopping at the end of
 its own subtree, so a walk never wanders into the next table.
+
+Whatever a device sends back — nothing, garbage, or the same answer many times over — is an
+`SnmpError` or a reading, never another exception: pysnmp's own errors are turned into
+`SnmpError("transport", …)`, and `close_engine` closes an engine without tripping over copies of
+an answer still in flight.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pysnmp.carrier.asyncio.dgram import udp, udp6
+from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
@@ -46,6 +54,35 @@ PRIV_PROTOCOLS = {
     "aes256": usm.USM_PRIV_CFB256_AES,
     "des": usm.USM_PRIV_CBC56_DES,
 }
+
+
+# Loop turns given to datagrams already read when an engine closes: each turn hands over one per socket.
+DRAIN_TURNS = 8
+
+
+async def close_engine(engine: SnmpEngine) -> None:
+    """Close an engine so that no late datagram meets a closed dispatcher.
+
+    A device (or a path) that answers each request more than once leaves copies in flight. pysnmp
+    hands every datagram it reads to its dispatcher with `call_soon`; one handed over after
+    `close_dispatcher` raises CarrierError ("Unregistered transport") inside the event loop, which
+    asyncio prints as a traceback. So the sockets stop reading first, the datagrams already read
+    are let through while the dispatcher still knows their transport (a stray answer is dropped
+    quietly), and only then is the dispatcher closed."""
+    dispatcher = engine.transport_dispatcher
+    if dispatcher is None:
+        return
+    for domain in (udp.DOMAIN_NAME, udp6.DOMAIN_NAME):
+        try:
+            carrier = dispatcher.get_transport(domain)
+        except PySnmpError:  # that domain was never opened
+            continue
+        socket_transport = getattr(carrier, "transport", None)
+        if socket_transport is not None:
+            socket_transport.close()
+    for _ in range(DRAIN_TURNS):
+        await asyncio.sleep(0)
+    engine.close_dispatcher()
 
 
 def parse_oid(text: str) -> Oid:
@@ -110,6 +147,13 @@ class SnmpSession:
                 raise SnmpError("transport", f"cannot reach {self.target.host}:{self.target.port}: {exc}") from None
         return self._transport
 
+    async def _ask(self, command, transport: UdpTransportTarget, *args: object, what: str) -> tuple:
+        """One pysnmp request; pysnmp's own exceptions (what a hostile answer can provoke) become SnmpError."""
+        try:
+            return await command(self.engine, self._auth, transport, ContextData(), *args, lookupMib=False)
+        except PySnmpError as exc:
+            raise SnmpError("transport", f"{what}: {exc}") from None
+
     @staticmethod
     def _check(error_indication: object, error_status: object, error_index: object, what: str) -> None:
         if error_indication:
@@ -132,13 +176,8 @@ class SnmpSession:
         for start in range(0, len(oids), 20):
             chunk = oids[start : start + 20]
             self.requests += 1
-            ei, es, ix, binds = await get_cmd(
-                self.engine,
-                self._auth,
-                transport,
-                ContextData(),
-                *(ObjectType(ObjectIdentity(oid)) for oid in chunk),
-                lookupMib=False,
+            ei, es, ix, binds = await self._ask(
+                get_cmd, transport, *(ObjectType(ObjectIdentity(oid)) for oid in chunk), what="GET"
             )
             if es and int(es) == 2 and self.target.version == "1":  # v1 noSuchName: one by one
                 for oid in chunk:
@@ -152,9 +191,7 @@ class SnmpSession:
     async def _get_one_v1(self, oid: Oid) -> dict[Oid, Value]:
         transport = await self._transport_target()
         self.requests += 1
-        ei, es, ix, binds = await get_cmd(
-            self.engine, self._auth, transport, ContextData(), ObjectType(ObjectIdentity(oid)), lookupMib=False
-        )
+        ei, es, ix, binds = await self._ask(get_cmd, transport, ObjectType(ObjectIdentity(oid)), what="GET")
         if es and int(es) == 2:
             return {oid: None}
         self._check(ei, es, ix, "GET")
@@ -169,13 +206,8 @@ class SnmpSession:
         while active:
             self.requests += 1
             if self.target.version == "1":
-                ei, es, ix, binds = await next_cmd(
-                    self.engine,
-                    self._auth,
-                    transport,
-                    ContextData(),
-                    *(ObjectType(ObjectIdentity(cursor[c])) for c in active),
-                    lookupMib=False,
+                ei, es, ix, binds = await self._ask(
+                    next_cmd, transport, *(ObjectType(ObjectIdentity(cursor[c])) for c in active), what="GETNEXT"
                 )
                 if es and int(es) == 2:  # v1 end of view
                     return found
@@ -184,15 +216,13 @@ class SnmpSession:
                 # Share the budget between the columns, but never ask for more than 12 rows at once:
                 # past a table's end every extra row is decoded for nothing (pyasn1 decoding is the cost).
                 repetitions = max(1, min(12, self.target.max_repetitions // len(active)))
-                ei, es, ix, binds = await bulk_cmd(
-                    self.engine,
-                    self._auth,
+                ei, es, ix, binds = await self._ask(
+                    bulk_cmd,
                     transport,
-                    ContextData(),
                     0,
                     repetitions,
                     *(ObjectType(ObjectIdentity(cursor[c])) for c in active),
-                    lookupMib=False,
+                    what="GETBULK",
                 )
                 rows = [binds[i : i + len(active)] for i in range(0, len(binds), len(active))]
             self._check(ei, es, ix, "GETBULK")

@@ -31,8 +31,8 @@ INCIDENT_TEXTS: dict[str, tuple[str, str]] = {
         "silent during a conference: {venue_name} stopped reporting while “{title}” is running",
     ),
     "sink.attempt_failed": (
-        "通知渠道 {sink} 第 {attempt} 次发送失败（{reason}），{delay:.0f} 秒后重试",
-        "sink {sink}: attempt {attempt} failed ({reason}), retrying in {delay:.0f} s",
+        "通知渠道 {sink} 第 {attempt} 次发送失败（{reason}），{delay:.1f} 秒后重试",
+        "sink {sink}: attempt {attempt} failed ({reason}), retrying in {delay:.1f} s",
     ),
     "sink.given_up": (
         "通知渠道 {sink} 已放弃事件 {incident}：{attempts} 次均失败（{reason}）",

@@ -3,10 +3,12 @@
 paho-mqtt runs its network loop in its own thread; every callback is handed to the asyncio loop
 with `call_soon_threadsafe`, so all agent state (outbox, status) is touched from one thread only.
 
-Delivery: rows are handed to paho once per process, oldest first, within a bounded window; paho
-keeps an unacknowledged QoS 1 message across reconnects and resends it (DUP), and the row is
-deleted when its PUBACK arrives. After a crash the next process starts again from the oldest row,
-so a message can arrive twice but never not at all; consumers de-duplicate by payload `id`.
+Delivery: messages are handed to paho once per broker session, oldest first, within a bounded
+window — rows of the outbox file, then messages the outbox holds in memory while its disk refuses
+writes (so a full disk does not stop delivery). paho keeps an unacknowledged QoS 1 message across
+reconnects and resends it (DUP); the message is forgotten when its PUBACK arrives. After a crash
+the next process starts again from the oldest row, so a message can arrive twice but never not at
+all; consumers de-duplicate by payload `id`.
 """
 
 from __future__ import annotations
@@ -64,8 +66,7 @@ class BrokerLink:
         self._status_payload = status_payload
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
-        self._handed: dict[int, int] = {}  # paho mid -> outbox row id
-        self._cursor = 0  # highest row id handed to paho
+        self._handed: dict[int, int] = {}  # paho mid -> outbox key (see Outbox.next_to_send)
         self._acked: list[int] = []
         self.connected = False
         self.last_error: str | None = None
@@ -159,6 +160,7 @@ class BrokerLink:
     async def run(self) -> None:
         """Connect, then keep handing queued rows to paho and deleting acknowledged ones."""
         self._loop = asyncio.get_running_loop()
+        self.outbox.rewind()  # a new paho session knows nothing handed to an earlier one
         self._client.connect_async(self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s)
         self._client.loop_start()
         try:
@@ -176,22 +178,21 @@ class BrokerLink:
         self._wake.set()
 
     def pump(self) -> None:
-        """One delivery step: forget acked rows, write held ones, hand new ones to paho."""
+        """One delivery step: forget acked messages, let the outbox retry its disk, hand new ones to paho."""
         if self._acked:
             acked, self._acked = self._acked, []
             self.outbox.delete(acked)
-        if self.outbox.held:
-            self.outbox.retry_held()
+        if self.outbox.needs_retry:
+            self.outbox.retry_held()  # rate-limited inside: a refusing disk is not hammered
         if not self.connected:
             return
         room = WINDOW - len(self._handed)
         if room <= 0:
             return
-        for row in self.outbox.after(self._cursor, room):
-            info = self._client.publish(row.topic, row.payload, qos=1, retain=row.retain)
-            self._handed[info.mid] = row.id
-            self._topics_handed[info.mid] = row.topic
-            self._cursor = row.id
+        for message in self.outbox.next_to_send(room):
+            info = self._client.publish(message.topic, message.payload, qos=1, retain=message.retain)
+            self._handed[info.mid] = message.id
+            self._topics_handed[info.mid] = message.topic
 
     @property
     def unacknowledged(self) -> int:

@@ -60,6 +60,33 @@ AGENT_MESSAGES = Catalog(
             "发件队列文件损坏，已另存为 {moved} 并新建：{error}",
             "outbox file was corrupt; moved to {moved} and started afresh: {error}",
         ),
+        "outbox.replaced": (
+            "发件队列文件不可用（{error}），已另存为 {moved} 并新建：丢失排队消息 {lost} 条，"
+            "事件序号在 {last_seq} 之后继续",
+            "outbox file was unusable ({error}); moved to {moved} and started afresh: "
+            "{lost} queued message(s) lost; event seq continues after {last_seq}",
+        ),
+        "outbox.replaced_unknown_loss": (
+            "发件队列文件不可用（{error}），已另存为 {moved} 并新建：丢失的排队消息数无从得知，"
+            "事件序号在 {last_seq} 之后继续",
+            "outbox file was unusable ({error}); moved to {moved} and started afresh: "
+            "how many queued messages were lost is unknown; event seq continues after {last_seq}",
+        ),
+        "outbox.repaired": (
+            "发件队列文件已修复：删除格式错误的消息 {rows} 条（已丢失），重置错误的计数 {counters} 项",
+            "outbox file repaired: {rows} malformed message(s) removed (lost), {counters} bad counter(s) reset",
+        ),
+        "outbox.held_lost": (
+            "上次运行结束时有 {count} 条消息暂存在内存中，既未写入磁盘也未得到代理服务器确认，已丢失",
+            "the previous run ended with {count} message(s) held in memory, "
+            "neither on disk nor acknowledged by the broker: they are lost",
+        ),
+        "outbox.dropped_held": (
+            "磁盘拒绝写入且内存暂存已满（上限 {limit} 条、{limit_mb} MB），"
+            "丢弃最早的 {kind} {count} 条（累计 {total} 条）",
+            "the disk refuses writes and the in-memory hold is full ({limit} messages, {limit_mb} MB): "
+            "dropped the {count} oldest {kind} (total {total})",
+        ),
         "outbox.rejected": (
             "代理服务器拒收了 {count} 条消息（累计 {total} 条；最近一条 {topic}：{reason}），检查代理服务器的访问控制",
             "the broker refused {count} message(s) ({total} in all; last on {topic}: {reason}); check the broker's ACL",

@@ -4,25 +4,49 @@ SQLite in WAL mode under `state_dir`. A row is deleted only after the broker's P
 outage, a network cut or a `kill -9` loses nothing: the next process sends what is left, in order.
 Consumers de-duplicate by the payload's `id` (a message acked but not yet deleted is sent again).
 
-Bounding policy (docs/outbox.md): at `max_messages`, the oldest *metrics* go first; only when no
-metrics are left are the oldest events/self-tests dropped, and every drop is counted in the status
-and reported by an `outbox.dropped` event. A disk that refuses writes keeps new messages in memory
-(bounded the same way) and retries; a corrupt file is moved aside and a fresh one started.
+Written policies (docs/outbox.md):
+- Bound: at `max_messages`, the oldest *metrics* go first; only when no metrics are left do the
+  oldest events/self-tests go. Every drop is counted once and reported (`outbox.dropped`).
+- A disk that refuses writes (full, read-only, I/O error): new messages are held in memory, in
+  order, bounded by `max_held` messages and `max_held_bytes` (same drop rule, counted and reported
+  as `outbox.dropped_held`); they are handed to the broker directly and forgotten on PUBACK, and
+  those still unacknowledged are written back in order when the disk takes writes again. The
+  producers are never blocked: the agent keeps monitoring and publishing its status.
+- `seq` continues past the highest ever issued, kept in a side file (agent/outbox_marks.py) where
+  a lost queue file cannot take it; every bad shape of queue file is moved aside (or repaired) with
+  an event saying how many queued messages were lost.
+
+Counts are never carried across a failed write by arithmetic: after a failed COMMIT SQLite may
+already have rolled back, so the queue is recounted from the file and drops made inside the failed
+transaction are not counted (the rows came back).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import math
 import sqlite3
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from agent.outbox_marks import Marks, MarksFile
+
 log = logging.getLogger(__name__)
+
+HELD_MAX_MESSAGES = 10_000  # held in memory while the disk refuses writes, at most...
+HELD_MAX_BYTES = 8 * 1024 * 1024  # ...and at most this much payload
+RETRY_EVERY_S = 1.0  # a refusing disk is tried again this often, not at every append
+NOTICE_EVERY_S = 60.0  # storage and drop notices (and their log lines): at most one a minute each
+WRITE_BACK_CHUNK = 500  # held messages written back per transaction...
+WRITE_BACK_PER_STEP = 2_000  # ...and per delivery step, so the event loop keeps breathing
+ROW_KEY_SPAN = 1 << 40  # a row's key is generation * ROW_KEY_SPAN + row id (see _key)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -37,6 +61,20 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 PRAGMA user_version = 1;
 """
+_COLUMNS = {
+    "outbox": ["id", "kind", "seq", "topic", "payload", "retain", "created"],
+    "counters": ["name", "value"],
+}
+# Rows no version of the agent writes; they would crash the sender (a bad kind, a topic paho refuses).
+_BAD_ROW = (
+    "kind NOT IN ('event', 'selftest', 'metric') OR typeof(seq) != 'integer' OR typeof(topic) != 'text'"
+    " OR topic = '' OR instr(topic, '+') OR instr(topic, '#') OR length(CAST(topic AS BLOB)) > 65535"
+    " OR typeof(payload) != 'blob' OR typeof(retain) != 'integer'"
+)
+_KINDS = {"event", "selftest", "metric"}
+_UPSERT_MAX = (
+    "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)"
+)
 
 
 class Kind(StrEnum):
@@ -47,22 +85,29 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Queued:
-    """A message waiting for the broker's acknowledgement."""
+    """A message waiting for the broker's acknowledgement; `id` is the key to acknowledge it by."""
 
     id: int
     kind: Kind
     topic: str
     payload: bytes
     retain: bool
+    seq: int = 0
 
 
-@dataclass
-class _Held:
+@dataclass(eq=False)
+class _Message:
+    ticket: int  # process-wide order of appends; a held message's key is -ticket
     kind: Kind
     seq: int
     topic: str
     payload: bytes
     retain: bool
+    row_id: int | None = None  # once written to the file
+
+
+class _BadFile(sqlite3.DatabaseError):
+    """The file opens but is not an outbox (foreign schema, failed check): it is moved aside."""
 
 
 class Outbox:
@@ -74,152 +119,432 @@ class Outbox:
         max_messages: int = 100_000,
         sync: str = "normal",
         defer: Callable[[Callable[[], None]], None] | None = None,
+        *,
+        max_held: int = HELD_MAX_MESSAGES,
+        max_held_bytes: int = HELD_MAX_BYTES,
+        retry_every_s: float = RETRY_EVERY_S,
+        clock: Callable[[], float] = time.monotonic,
     ):
         """`defer`, when given (e.g. `loop.call_soon`), turns on group commit: appends made in one
         event-loop step share one transaction, committed by the deferred call or by `commit()`,
         which the sender calls before it reads. Without it every append is its own transaction."""
         self.path = path
         self.max_messages = max_messages
+        self.max_held = max(1, min(max_held, max_messages))
+        self.max_held_bytes = max_held_bytes
         self.sync = sync
-        self.dropped_metrics = 0
-        self.dropped_events = 0
+        self.retry_every_s = retry_every_s
+        self._dropped = {"metric": 0, "event": 0}  # committed drops (those of an open batch: _batch_drops)
         self.storage_error: str | None = None
         self.notices: list[tuple[str, dict]] = []  # (code, fields) for the agent to turn into events
-        self._held: list[_Held] = []
+        self._clock = clock
         self._defer = defer
-        self._batch: list[_Held] = []  # appended in the open group-commit transaction
-        self._seq: dict[str, int] = {}
-        self._count = 0
         self._db: sqlite3.Connection | None = None
+        self._marks = MarksFile(path.with_name(f"{path.name}.marks"), durable=sync == "full")
+        self._marks_ok = False
+        self._stored = 0  # rows in the file as last recorded (the loss if the file goes)
+        self._stored_known = False  # False: no marks said how many (a lost file's loss is unknown)
+        self._seq = dict.fromkeys(Kind, 0)
+        self._count = 0  # committed rows in the file
+        self._max_row_id = 0
+        self._generation = 0  # bumped when the file is replaced while running (see _key)
+        self._adopted = False
+        self._created_file = False  # this process created the queue file (an empty one is then no loss)
+        self._marks_read = False
+        self._undeleted: set[int] = set()  # rows acknowledged whose DELETE the disk refused
+        self._held: dict[int, _Message] = {}  # ticket -> message, in order
+        self._held_bytes = 0
+        self._held_metrics = 0
+        self._tickets = itertools.count(1)
+        self._last_ticket = 0
+        # the open transaction (group commit or a write-back)
+        self._batch: list[_Message] = []
+        self._batch_rows = 0  # net change of the row count inside it
+        self._batch_floor = 0  # highest row id before it
+        self._batch_acked: set[int] = set()  # undeleted rows it removes
+        self._batch_drops = {"metric": 0, "event": 0}
+        self._write_back = False
+        # delivery, in this process (rewind() starts it again for a new broker session)
+        self._row_cursor = 0  # highest row id handed out
+        self._held_cursor = 0  # highest ticket of a held message handed out
+        self._written_handed: dict[int, int] = {}  # ticket of a handed message written back -> row id
+        # trouble and its reporting
+        self._retry_at = -math.inf
+        self._announced = False
+        self._storage_notice_at = -math.inf
+        self._episode_written = 0
+        self._episode_delivered = 0
+        self._unreported = {"disk": {"metric": 0, "event": 0}, "held": {"metric": 0, "event": 0}}
+        self._drop_notice_at = {"disk": -math.inf, "held": -math.inf}
+        self._marks_warned = False
 
     # -- opening -------------------------------------------------------------------------------
     def open(self) -> None:
-        """Open (or create) the queue file; a corrupt one is moved aside and started afresh."""
+        """Open (or create) the queue file. Never raises: a bad file is moved aside or repaired, a
+        disk that cannot be written leaves messages held in memory until it can (see retry_held)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._connect()
-        except (OSError, sqlite3.OperationalError) as exc:
-            # Cannot open at all (permissions, missing disk): keep running from memory.
-            self._close_quietly()
-            self._storage_failed(sqlite3.OperationalError(f"{self.path}: {exc}"))
+        except OSError as exc:
+            self._storage_failed(exc)
             return
-        except sqlite3.DatabaseError as exc:
-            moved = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        self._open_marks()
+        try:
+            self._open_file()
+        except (OSError, sqlite3.Error) as exc:
             self._close_quietly()
-            for suffix in ("", "-wal", "-shm"):
-                source = Path(f"{self.path}{suffix}")
-                if source.exists():
-                    source.rename(Path(f"{moved}{suffix}"))
-            log.error("outbox %s is corrupt (%s); moved to %s", self.path, exc, moved)
-            self.notices.append(("outbox.corrupt_replaced", {"moved": str(moved), "error": str(exc)}))
-            self._connect()
+            self._peek_seqs()
+            self._storage_failed(exc)
+        self._write_marks()
 
-    def _connect(self) -> None:
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=5)
-        self._db = db
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={'FULL' if self.sync == 'full' else 'NORMAL'}")
-        check = db.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
-            raise sqlite3.DatabaseError(f"quick_check: {check}")
-        db.executescript(_SCHEMA)
-        self._count = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-        # The next seq continues from the highest ever given: rows still queued carry theirs, and
-        # the counters keep the highest of rows already deleted.
-        stored = db.execute("SELECT name, value FROM counters WHERE name LIKE 'seq:%'").fetchall()
-        stored += db.execute("SELECT 'seq:' || kind, MAX(seq) FROM outbox GROUP BY kind").fetchall()
-        for name, value in stored:
-            self._seq[name] = max(value, self._seq.get(name, 0))
-        counters = dict(db.execute("SELECT name, value FROM counters").fetchall())
-        self.dropped_metrics = counters.get("dropped:metric", 0)
-        self.dropped_events = counters.get("dropped:event", 0)
+    def _peek_seqs(self) -> None:
+        """The file cannot be opened for writing: read the seqs it holds, if it can be read at all,
+        so that messages held meanwhile do not repeat them."""
+        if not self.path.is_file():
+            return
+        for query in ("mode=ro", "immutable=1"):
+            try:
+                db = sqlite3.connect(f"{self.path.resolve().as_uri()}?{query}", uri=True, timeout=1)
+            except sqlite3.Error:
+                continue
+            try:
+                rows = db.execute("SELECT substr(name, 5), value FROM counters WHERE name LIKE 'seq:%'").fetchall()
+                rows += db.execute("SELECT kind, MAX(seq) FROM outbox GROUP BY kind").fetchall()
+            except sqlite3.Error:
+                continue
+            finally:
+                db.close()
+            for name, value in rows:
+                if name in _KINDS and isinstance(value, int):
+                    self._seq[Kind(name)] = max(value, self._seq[Kind(name)])
+            return
 
     def open_again(self) -> None:
-        """Retry opening a queue file that could not be opened at start (raises on failure)."""
+        """Retry opening a queue file that could not be opened (raises on failure)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._connect()
+            self._open_file()
         except (OSError, sqlite3.Error):
             self._close_quietly()
             raise
+        self._write_marks()
+
+    def _open_marks(self) -> None:
+        try:
+            existed = self._marks.path.stat().st_size > 0
+        except OSError:
+            existed = False
+        try:
+            marks = self._marks.open()
+        except OSError as exc:
+            if not self._marks_warned:
+                log.warning("outbox marks %s cannot be kept (%s); retrying", self._marks.path, exc)
+                self._marks_warned = True
+            marks = self._marks.peek()  # a read-only disk still tells the seqs issued
+            if marks is not None:
+                self._take_marks(marks, held_lost=False)
+            return
+        self._marks_ok = True
+        first, self._marks_read = not self._marks_read, True
+        if marks is None:
+            if existed:
+                log.warning("outbox marks %s hold no valid record; seq rests on the queue file", self._marks.path)
+            return
+        self._take_marks(marks, held_lost=first)
+
+    def _take_marks(self, marks: Marks, held_lost: bool) -> None:
+        for kind in Kind:
+            self._seq[kind] = max(self._seq[kind], marks.seq.get(kind.value, 0))
+        self._dropped["metric"] = max(self._dropped["metric"], marks.dropped_metrics)
+        self._dropped["event"] = max(self._dropped["event"], marks.dropped_events)
+        if not self._adopted:
+            self._stored, self._stored_known = marks.stored, True
+        if marks.held and held_lost:
+            log.error(
+                "the previous run ended with %d message(s) held in memory, on neither disk nor broker", marks.held
+            )
+            self.notices.append(("outbox.held_lost", {"count": marks.held}))
+
+    def _open_file(self) -> None:
+        problem = self._problem_before_connect()
+        db = None
+        if problem is None:
+            try:
+                db = self._connect()
+            except _BadFile as exc:
+                problem = str(exc)
+            except sqlite3.DatabaseError as exc:
+                if not _is_corrupt(exc):
+                    raise
+                problem = _describe(exc)
+        if db is None:
+            self._replace(problem or "?")
+            db = self._connect()
+        try:
+            self._adopt(db)
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
+            raise
+
+    def _problem_before_connect(self) -> str | None:
+        """Shapes SQLite would accept silently: a directory in the file's place, an emptied file."""
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return None
+        if stat.S_ISDIR(info.st_mode):
+            return "a directory stands where the queue file should be"
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file"
+        if info.st_size == 0 and not self._created_file and (self._stored or not self._stored_known):
+            return "the file is empty (0 bytes)"
+        return None
+
+    def _connect(self) -> sqlite3.Connection:
+        self._created_file = self._created_file or not self.path.exists()
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=5)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={'FULL' if self.sync == 'full' else 'NORMAL'}")
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise _BadFile(f"quick_check: {check}")
+            tables = {
+                name: [column[1] for column in db.execute(f'PRAGMA table_info("{name}")')]
+                for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            }
+            foreign = sorted(set(tables) - {*_COLUMNS, "sqlite_sequence"})
+            if foreign:
+                raise _BadFile(f"not an outbox: foreign table(s) {', '.join(foreign)}")
+            for name, columns in _COLUMNS.items():
+                if name in tables and tables[name] != columns:
+                    raise _BadFile(f"table {name} has columns ({', '.join(tables[name])}), not ({', '.join(columns)})")
+            if "outbox" not in tables and self._stored:
+                raise _BadFile(f"the file holds no outbox, but {self._stored} message(s) were queued in it")
+            if set(_COLUMNS) - set(tables):
+                db.executescript(_SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _replace(self, problem: str) -> None:
+        """Move the bad file aside (-wal and -shm first: a stale WAL must not meet a new file)."""
+        stamp = int(time.time())
+        moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        for n in itertools.count(2):
+            if not any(Path(f"{moved}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
+                break
+            moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+        for suffix in ("-wal", "-shm", ""):
+            source = Path(f"{self.path}{suffix}")
+            if source.exists() or source.is_symlink():
+                source.rename(Path(f"{moved}{suffix}"))
+        last_seq = self._seq[Kind.EVENT]
+        if self._stored_known:
+            lost = self._stored
+            log.error(
+                "outbox %s is unusable (%s); moved to %s; %d queued message(s) lost", self.path, problem, moved, lost
+            )
+            self.notices.append(
+                ("outbox.replaced", {"moved": str(moved), "error": problem, "lost": lost, "last_seq": last_seq})
+            )
+        else:
+            log.error("outbox %s is unusable (%s); moved to %s; loss unknown (no marks)", self.path, problem, moved)
+            self.notices.append(
+                ("outbox.replaced_unknown_loss", {"moved": str(moved), "error": problem, "last_seq": last_seq})
+            )
+        self._stored, self._stored_known = 0, True
+        self._count = self._max_row_id = 0
+        self._created_file = True
+        self._undeleted.clear()
+        self._written_handed.clear()
+        if self._adopted:  # keys of rows in the old file must not delete rows of the new one
+            self._generation += 1
+            self._row_cursor = 0
+
+    def _adopt(self, db: sqlite3.Connection) -> None:
+        """Take a checked file: repair what can be repaired, read counts and seqs (the file's and the
+        marks' highest win), and only then make it the queue."""
+        bad_rows = db.execute(f"SELECT COUNT(*) FROM outbox WHERE {_BAD_ROW}").fetchone()[0]
+        bad_counters = db.execute(
+            "SELECT COUNT(*) FROM counters WHERE typeof(name) != 'text' OR typeof(value) != 'integer'"
+        ).fetchone()[0]
+        if bad_rows or bad_counters:
+            with _transaction(db):
+                db.execute(f"DELETE FROM outbox WHERE {_BAD_ROW}")
+                db.execute("DELETE FROM counters WHERE typeof(name) != 'text' OR typeof(value) != 'integer'")
+            log.error(
+                "outbox %s repaired: %d malformed row(s) removed, %d bad counter(s)", self.path, bad_rows, bad_counters
+            )
+            self.notices.append(("outbox.repaired", {"rows": bad_rows, "counters": bad_counters}))
+        self._count = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+        stored = db.execute("SELECT substr(name, 5), value FROM counters WHERE name LIKE 'seq:%'").fetchall()
+        stored += db.execute("SELECT kind, MAX(seq) FROM outbox GROUP BY kind").fetchall()
+        for name, value in stored:
+            if name in _KINDS:
+                self._seq[Kind(name)] = max(value, self._seq[Kind(name)])
+        counters = dict(db.execute("SELECT name, value FROM counters WHERE name LIKE 'dropped:%'").fetchall())
+        for word in self._dropped:
+            self._dropped[word] = max(self._dropped[word], counters.get(f"dropped:{word}", 0))
+        top = db.execute("SELECT MAX(id) FROM outbox").fetchone()[0] or 0
+        self._max_row_id = max(self._max_row_id, top)
+        self._db, self._adopted = db, True
+        self._stored, self._stored_known = self._count, True
 
     def _close_quietly(self) -> None:
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
         self._db = None
+        self._batch, self._batch_rows, self._batch_acked = [], 0, set()
 
     def close(self) -> None:
         self.commit()
+        if self._held:
+            log.error(
+                "outbox %s: stopping with %d message(s) held in memory, on neither disk nor broker; they are lost",
+                self.path,
+                len(self._held),
+            )
+        self._write_marks()
         self._close_quietly()
+        self._marks.close()
+        self._marks_ok = False
 
     # -- writing ------------------------------------------------------------------------------
     def append(self, kind: Kind, topic: str, make_payload: Callable[[int], bytes], retain: bool = False) -> int:
         """Queue one message; `make_payload(seq)` builds it with its gap-free per-kind sequence number.
 
         Returns the sequence number. Never raises for storage trouble: the message is then held
-        in memory and written when the disk accepts writes again.
+        in memory (and sent from there) and written when the disk accepts writes again.
         """
-        seq = self._seq.get(f"seq:{kind}", 0) + 1
-        self._seq[f"seq:{kind}"] = seq
-        payload = make_payload(seq)
-        if self._held:
-            self._held.append(_Held(kind, seq, topic, payload, retain))
-            self._bound_held()
-            self.retry_held()
+        seq = self._seq[kind] + 1
+        self._seq[kind] = seq
+        message = _Message(self._take_ticket(), kind, seq, topic, make_payload(seq), retain)
+        if self._held or self._db is None:  # behind what is held, to keep the order
+            self._hold([message])
             return seq
         try:
-            self._insert(kind, topic, payload, retain, seq)
+            self._insert(message)
         except sqlite3.Error as exc:
-            self._held.append(_Held(kind, seq, topic, payload, retain))
-            self._storage_failed(exc)
+            self._abort_batch(exc, also=[message])
+            return seq
+        if self._defer is None:
+            self.commit()
         return seq
 
-    def _insert(self, kind: Kind, topic: str, payload: bytes, retain: bool, seq: int) -> None:
-        """One INSERT: its own transaction, or part of the open group-commit batch."""
+    def _take_ticket(self) -> int:
+        self._last_ticket = next(self._tickets)
+        return self._last_ticket
+
+    def _insert(self, message: _Message) -> None:
+        """One INSERT into the open transaction (opened here if need be), keeping the bound."""
         db = self._require_db()
-        if self._defer is not None and not db.in_transaction:
+        if not db.in_transaction:
             db.execute("BEGIN IMMEDIATE")
-            self._defer(self.commit)
-        try:
-            db.execute(
-                "INSERT INTO outbox(kind, seq, topic, payload, retain, created) VALUES (?, ?, ?, ?, ?, ?)",
-                (kind.value, seq, topic, payload, int(retain), time.time()),
-            )
-        except sqlite3.Error:
-            self._abort_batch()
-            raise
-        if db.in_transaction:
-            self._batch.append(_Held(kind, seq, topic, payload, retain))
-        self._count += 1
-        if self._count > self.max_messages:
-            with _transaction(db):
-                self._remember_seqs_of_oldest(db, self._count - self.max_messages)
-                self._drop_oldest(db, self._count - self.max_messages)
+            self._batch_floor = self._max_row_id
+            if self._defer is not None and not self._write_back:
+                self._defer(self.commit)
+        cursor = db.execute(
+            "INSERT INTO outbox(kind, seq, topic, payload, retain, created) VALUES (?, ?, ?, ?, ?, ?)",
+            (message.kind.value, message.seq, message.topic, message.payload, int(message.retain), time.time()),
+        )
+        message.row_id = cursor.lastrowid
+        self._max_row_id = max(self._max_row_id, message.row_id or 0)
+        self._batch.append(message)
+        self._batch_rows += 1
+        excess = self._count + self._batch_rows - self.max_messages
+        if excess > 0:
+            self._drop_oldest(db, excess)
 
-    def commit(self) -> None:
-        """End the group-commit batch; if the disk refuses, its messages are held in memory."""
-        if self._db is None or not self._db.in_transaction:
-            return
+    def commit(self) -> bool:
+        """End the open transaction; if the disk refuses (False), its messages are held in memory."""
+        db = self._db
+        if db is None or not db.in_transaction:
+            return True
         try:
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._abort_batch()
-            self._storage_failed(exc)
-            return
-        self._batch = []
+            return self._abort_batch(exc)
+        self._batch_done()
+        return True
 
-    def _abort_batch(self) -> None:
-        """Roll the open batch back and hold its messages, oldest first, ahead of anything held."""
-        if self._db is not None and self._db.in_transaction:
+    def _batch_done(self) -> None:
+        """The transaction is in the file: now (not before) its rows and drops count."""
+        self._count += self._batch_rows
+        self._undeleted -= self._batch_acked
+        for word, count in self._batch_drops.items():
+            if count:
+                self._count_drop("disk", word, count)
+        if self._write_back:
+            for message in self._batch:
+                self._forget_held(message)
+                if message.ticket <= self._held_cursor and message.row_id is not None:
+                    # handed to the broker from memory: its ack now deletes the row, and the
+                    # cursor passes it so that it is not handed out a second time
+                    self._written_handed[message.ticket] = message.row_id
+                    self._row_cursor = max(self._row_cursor, message.row_id)
+            self._episode_written += len(self._batch)
+        self._clear_batch()
+        self._write_marks()
+        self._storage_ok()
+
+    def _abort_batch(self, exc: sqlite3.Error, also: list[_Message] | None = None) -> bool:
+        """After a failed write: roll back, recount from the file, hold the batch's messages (oldest
+        first) — unless the commit reached the file after all, which the row ids tell."""
+        db = self._db
+        committed = False
+        if db is not None:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
+                committed = bool(self._batch) and bool(
+                    db.execute("SELECT 1 FROM outbox WHERE id > ? LIMIT 1", (self._batch_floor,)).fetchone()
+                )
+        if committed:
+            self._recount()
+            self._batch_rows = 0
+            self._batch_done()
+        else:
+            self._recount()
+            self._max_row_id = self._batch_floor  # the rolled-back ids will be given again
+            batch = [] if self._write_back else self._batch
+            for message in self._batch:
+                message.row_id = None
+            self._clear_batch()
+            self._hold(batch + (also or []))
+        self._storage_failed(exc)
+        if also and committed:
+            self._hold(also)
+        return committed
+
+    def _clear_batch(self) -> None:
+        self._batch, self._batch_rows, self._batch_acked = [], 0, set()
+        self._batch_drops = {"metric": 0, "event": 0}
+        self._write_back = False
+
+    def _recount(self) -> None:
+        if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._count = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-        self._held[:0] = self._batch
-        self._batch = []
 
     def _drop_oldest(self, db: sqlite3.Connection, excess: int) -> None:
+        """Make room: rows already acknowledged go first (no loss), then the policy's oldest."""
+        acked = sorted(self._undeleted - self._batch_acked)
+        if acked:
+            removed = _delete_ids(db, acked, remember=True)
+            self._batch_acked.update(acked)
+            self._batch_rows -= removed
+            excess -= removed
+            if excess <= 0:
+                return
+        _remember_seqs(
+            db,
+            "SELECT 'seq:' || kind, MAX(seq) FROM (SELECT kind, seq FROM outbox ORDER BY id LIMIT ?) GROUP BY kind",
+            (excess,),
+        )
         metrics = db.execute(
             "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE kind = ? ORDER BY id LIMIT ?)",
             (Kind.METRIC.value, excess),
@@ -227,140 +552,323 @@ class Outbox:
         others = 0
         if metrics < excess:
             others = db.execute(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)",
-                (excess - metrics,),
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)", (excess - metrics,)
             ).rowcount
-        self._count -= metrics + others
-        self._count_drops(db, metrics, others)
+        self._batch_rows -= metrics + others
+        self._batch_drops["metric"] += metrics
+        self._batch_drops["event"] += others
+        db.executemany(
+            _UPSERT_MAX,
+            [
+                ("dropped:metric", self.dropped_metrics),
+                ("dropped:event", self.dropped_events),
+            ],
+        )
 
-    def _count_drops(self, db: sqlite3.Connection | None, metrics: int, others: int) -> None:
-        for kind, count in (("metric", metrics), ("event", others)):
-            if not count:
-                continue
-            if kind == "metric":
-                self.dropped_metrics += count
-            else:
-                self.dropped_events += count
-            total = self.dropped_metrics if kind == "metric" else self.dropped_events
-            if db is not None:
-                db.execute(
-                    "INSERT INTO counters(name, value) VALUES (?, ?) "
-                    "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                    (f"dropped:{kind}", total),
-                )
-            log.warning("outbox full: dropped %d oldest %s message(s), %d in total", count, kind, total)
-            self.notices.append(
-                ("outbox.dropped", {"kind": f"{kind}s", "count": count, "total": total, "limit": self.max_messages})
-            )
+    # -- holding in memory ---------------------------------------------------------------------
+    def _hold(self, messages: list[_Message]) -> None:
+        for message in messages:
+            self._held[message.ticket] = message
+            self._held_bytes += len(message.payload)
+            self._held_metrics += message.kind is Kind.METRIC
+        while len(self._held) > self.max_held or (self._held_bytes > self.max_held_bytes and len(self._held) > 1):
+            victim = self._oldest_unhanded(Kind.METRIC) if self._held_metrics else None
+            victim = victim or self._oldest_unhanded(None)
+            if victim is None:
+                break
+            self._forget_held(victim)
+            self._count_drop("held", "metric" if victim.kind is Kind.METRIC else "event", 1)
+        self._write_marks()  # before any of them is handed out: their seqs must outlive this process
 
-    def _bound_held(self) -> None:
-        excess = len(self._held) - self.max_messages
-        if excess <= 0:
+    def _oldest_unhanded(self, kind: Kind | None) -> _Message | None:
+        """The oldest held message not yet handed to the broker (what is in flight is not dropped:
+        the broker may still take it)."""
+        for ticket, message in self._held.items():
+            if ticket > self._held_cursor and (kind is None or message.kind is kind):
+                return message
+        return None
+
+    def _forget_held(self, message: _Message) -> None:
+        if self._held.pop(message.ticket, None) is not None:
+            self._held_bytes -= len(message.payload)
+            self._held_metrics -= message.kind is Kind.METRIC
+
+    def _count_drop(self, where: str, word: str, count: int) -> None:
+        """Count once; the notice and the log line come from take_notices, at most one a minute."""
+        self._dropped[word] += count
+        self._unreported[where][word] += count
+
+    # -- trouble -------------------------------------------------------------------------------
+    def _storage_failed(self, exc: BaseException) -> None:
+        self.storage_error = _describe(exc)
+        self._retry_at = self._clock() + self.retry_every_s
+        if isinstance(exc, sqlite3.DatabaseError) and _is_corrupt(exc) and self._db is not None:
+            log.error("outbox %s is damaged (%s); it is checked and replaced at the next retry", self.path, exc)
+            self._close_quietly()
+        self._announce_storage_error()
+
+    def _announce_storage_error(self) -> None:
+        """One notice (and one log line) per episode of trouble, and at most one a minute."""
+        now = self._clock()
+        if self.storage_error is None or self._announced or now - self._storage_notice_at < NOTICE_EVERY_S:
             return
-        metric_positions = [i for i, held in enumerate(self._held) if held.kind is Kind.METRIC][:excess]
-        for position in reversed(metric_positions):
-            del self._held[position]
-        others = max(0, len(self._held) - self.max_messages)
-        del self._held[:others]
-        self._count_drops(None, len(metric_positions), others)
+        self._announced, self._storage_notice_at = True, now
+        log.error(
+            "outbox %s: cannot write (%s); holding %d message(s) in memory and sending them from there",
+            self.path,
+            self.storage_error,
+            len(self._held),
+        )
+        self.notices.append(("outbox.storage_error", {"held": len(self._held), "error": self.storage_error}))
 
-    def _storage_failed(self, exc: sqlite3.Error) -> None:
-        first = self.storage_error is None
-        self.storage_error = f"{type(exc).__name__}: {exc}"
-        if first:
-            log.error("outbox %s: cannot write (%s); holding messages in memory", self.path, exc)
-            self.notices.append(("outbox.storage_error", {"held": len(self._held), "error": self.storage_error}))
+    def _storage_ok(self) -> None:
+        """After a write that worked: the episode ends once nothing is held or waiting to be deleted."""
+        if self.storage_error is None or self._held or self._undeleted or self._db is None:
+            return
+        if self._announced:
+            log.info(
+                "outbox %s: writes work again; %d held message(s) written back, %d delivered from memory",
+                self.path,
+                self._episode_written,
+                self._episode_delivered,
+            )
+            self.notices.append(
+                ("outbox.storage_recovered", {"count": self._episode_written, "delivered": self._episode_delivered})
+            )
+        self.storage_error = None
+        self._announced = False
+        self._episode_written = self._episode_delivered = 0
+        self._retry_at = -math.inf
+
+    @property
+    def needs_retry(self) -> bool:
+        return bool(self._held or self._undeleted or self.storage_error) or self._db is None or not self._marks_ok
 
     def retry_held(self) -> None:
-        """Write messages held in memory to disk, oldest first, as far as the disk allows."""
+        """Write back what is held (oldest first), delete what was acknowledged, reopen a file that
+        could not be opened — at most once every `retry_every_s` while the disk keeps refusing, and
+        at most WRITE_BACK_PER_STEP messages per call."""
+        if not self.needs_retry or self._clock() < self._retry_at:
+            return
+        self._retry_at = self._clock() + self.retry_every_s
+        if not self._marks_ok:
+            self._open_marks()
+            self._write_marks()
         if self._db is None:
             try:
                 self.open_again()
-            except (OSError, sqlite3.Error):
-                return
-        pending, self._held = self._held, []
-        for position, held in enumerate(pending):
-            try:
-                self._insert(held.kind, held.topic, held.payload, held.retain, held.seq)
-            except sqlite3.Error as exc:
-                # The aborted batch (if any) is back in self._held; the rest follows it, in order.
-                self._held.extend(pending[position:])
+            except (OSError, sqlite3.Error) as exc:
                 self._storage_failed(exc)
                 return
-        self.commit()
+        if not self.commit():
+            return
+        if self._undeleted:
+            self._delete_rows([])
+            if self._undeleted:
+                return
+        if not self._held and self.storage_error is not None:
+            self._probe()
+            return
+        written = 0
+        while self._held and written < WRITE_BACK_PER_STEP and self._db is not None:
+            chunk = list(itertools.islice(self._held.values(), WRITE_BACK_CHUNK))
+            self._write_back = True
+            try:
+                for message in chunk:
+                    self._insert(message)
+            except sqlite3.Error as exc:
+                self._abort_batch(exc)
+                return
+            if not self.commit():
+                return
+            written += len(chunk)
         if self._held:
-            return
-        if self.storage_error is not None:
-            log.info("outbox %s: writes work again; %d held message(s) written", self.path, len(pending))
-            self.notices.append(("outbox.storage_recovered", {"count": len(pending)}))
-            self.storage_error = None
+            self._retry_at = -math.inf  # more to write: the next delivery step goes on
 
-    def _remember_seqs_of_oldest(self, db: sqlite3.Connection, count: int) -> None:
-        """Before rows go, keep the highest seq per kind among them, so seqs are never reused."""
-        self._remember_seqs(
-            db,
-            "SELECT 'seq:' || kind, MAX(seq) FROM (SELECT kind, seq FROM outbox ORDER BY id LIMIT ?) GROUP BY kind",
-            (count,),
-        )
-
-    @staticmethod
-    def _remember_seqs(db: sqlite3.Connection, query: str, args: tuple) -> None:
-        db.executemany(
-            "INSERT INTO counters(name, value) VALUES (?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
-            db.execute(query, args).fetchall(),
-        )
-
-    # -- reading and acknowledging -------------------------------------------------------------
-    def after(self, last_id: int, limit: int) -> list[Queued]:
-        """Up to `limit` queued messages with id > last_id, oldest first (committed first)."""
-        self.commit()
-        try:
-            rows = (
-                self._require_db()
-                .execute(
-                    "SELECT id, kind, topic, payload, retain FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
-                    (last_id, limit),
-                )
-                .fetchall()
-            )
-        except sqlite3.Error as exc:
-            self._storage_failed(exc)
-            return []
-        return [Queued(row[0], Kind(row[1]), row[2], bytes(row[3]), bool(row[4])) for row in rows]
-
-    def delete(self, ids: list[int]) -> None:
-        """Forget acknowledged messages."""
-        if not ids:
-            return
+    def _probe(self) -> None:
+        """Nothing held, but the last write failed: does the disk take a write now?"""
         db = self._require_db()
         try:
             with _transaction(db):
-                deleted = 0
-                for start in range(0, len(ids), 500):
-                    chunk = ids[start : start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    self._remember_seqs(
-                        db,
-                        f"SELECT 'seq:' || kind, MAX(seq) FROM outbox WHERE id IN ({marks}) GROUP BY kind",
-                        tuple(chunk),
-                    )
-                    deleted += db.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk).rowcount
-            self._count -= deleted
+                db.execute(_UPSERT_MAX, ("probe", time.time_ns()))
         except sqlite3.Error as exc:
             self._storage_failed(exc)
+            return
+        self._storage_ok()
 
+    # -- reading and acknowledging -------------------------------------------------------------
+    def after(self, last_id: int, limit: int) -> list[Queued]:
+        """Up to `limit` rows of the file with id > last_id, oldest first (committed first)."""
+        self.commit()
+        try:
+            rows = self._rows_after(last_id, limit)
+        except sqlite3.Error as exc:
+            self._storage_failed(exc)
+            return []
+        return [self._queued_row(row) for row in rows]
+
+    def next_to_send(self, limit: int) -> list[Queued]:
+        """The next messages not yet handed out in this broker session, in order: rows of the file,
+        then — once every row is out — messages held in memory. Each is handed out once
+        (see rewind)."""
+        self.commit()
+        out: list[Queued] = []
+        if self._db is not None:
+            try:
+                rows = self._rows_after(self._row_cursor, limit)
+            except sqlite3.Error as exc:
+                self._storage_failed(exc)
+                return []  # rows may wait unread: held messages must not overtake them
+            if rows:
+                self._row_cursor = rows[-1][0]
+            out = [self._queued_row(row) for row in rows if row[0] not in self._undeleted]
+            if len(rows) == limit:
+                return out
+        if self._held and self._last_ticket > self._held_cursor:
+            for ticket, message in self._held.items():
+                if ticket <= self._held_cursor:
+                    continue
+                out.append(Queued(-ticket, message.kind, message.topic, message.payload, message.retain, message.seq))
+                self._held_cursor = ticket
+                if len(out) >= limit:
+                    break
+        return out
+
+    def rewind(self) -> None:
+        """A new broker session: hand everything not yet acknowledged out again (from the start)."""
+        self._row_cursor = self._held_cursor = 0
+        self._written_handed.clear()
+
+    def _rows_after(self, last_id: int, limit: int) -> list[tuple]:
+        return (
+            self._require_db()
+            .execute(
+                "SELECT id, kind, topic, payload, retain, seq FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                (last_id, limit),
+            )
+            .fetchall()
+        )
+
+    def _queued_row(self, row: tuple) -> Queued:
+        return Queued(self._key(row[0]), Kind(row[1]), row[2], bytes(row[3]), bool(row[4]), row[5])
+
+    def _key(self, row_id: int) -> int:
+        """Row ids restart in a replacing file; the generation keeps an old row's late PUBACK from
+        deleting a new row with the same id."""
+        return self._generation * ROW_KEY_SPAN + row_id
+
+    def delete(self, keys: list[int]) -> None:
+        """Forget acknowledged messages: rows are deleted, held messages dropped from memory."""
+        if not keys:
+            return
+        rows = []
+        for key in keys:
+            if key < 0:
+                message = self._held.get(-key)
+                if message is not None:
+                    self._forget_held(message)
+                    self._episode_delivered += 1
+                elif (row := self._written_handed.pop(-key, None)) is not None:
+                    rows.append(row)
+            else:
+                generation, row = divmod(key, ROW_KEY_SPAN)
+                if generation == self._generation:
+                    rows.append(row)
+        self._delete_rows(rows)
+        self._write_marks()
+
+    def _delete_rows(self, rows: list[int]) -> None:
+        ids = sorted(self._undeleted.union(rows))
+        if not ids:
+            return
+        if self._db is None:
+            self._undeleted.update(ids)
+            return
+        self.commit()
+        db = self._db
+        if db is None:
+            self._undeleted.update(ids)
+            return
+        try:
+            with _transaction(db):
+                deleted = _delete_ids(db, ids, remember=True)
+        except sqlite3.Error as exc:
+            self._undeleted.update(ids)
+            self._recount()
+            self._storage_failed(exc)
+            return
+        self._count -= deleted
+        self._undeleted.clear()
+        self._storage_ok()
+
+    # -- state -----------------------------------------------------------------------------------
     @property
     def pending(self) -> int:
-        return self._count + len(self._held)
+        """Messages not yet acknowledged by the broker: rows of the file and messages held."""
+        return max(0, self._count + self._batch_rows - len(self._undeleted)) + len(self._held)
 
     @property
     def held(self) -> int:
         return len(self._held)
 
+    @property
+    def dropped_metrics(self) -> int:
+        """Metrics dropped by the bounds, ever (kept across restarts and a replaced file)."""
+        return self._dropped["metric"] + self._batch_drops["metric"]
+
+    @property
+    def dropped_events(self) -> int:
+        """Events and self-test reports dropped by the bounds, ever."""
+        return self._dropped["event"] + self._batch_drops["event"]
+
     def take_notices(self) -> list[tuple[str, dict]]:
+        """The notices due (storage trouble, drops — each at most once a minute, with counts since)."""
+        self._announce_storage_error()
+        now = self._clock()
+        for where, code in (("disk", "outbox.dropped"), ("held", "outbox.dropped_held")):
+            counts = self._unreported[where]
+            if not any(counts.values()) or now - self._drop_notice_at[where] < NOTICE_EVERY_S:
+                continue
+            self._drop_notice_at[where] = now
+            for word, count in counts.items():
+                if not count:
+                    continue
+                total = self.dropped_metrics if word == "metric" else self.dropped_events
+                limit = self.max_messages if where == "disk" else self.max_held
+                log.warning(
+                    "outbox full (%s, %d): dropped %d oldest %s message(s), %d in total",
+                    where,
+                    limit,
+                    count,
+                    word,
+                    total,
+                )
+                fields = {"kind": f"{word}s", "count": count, "total": total, "limit": limit}
+                if where == "held":
+                    fields["limit_mb"] = round(self.max_held_bytes / 1024 / 1024, 1)
+                self.notices.append((code, fields))
+                counts[word] = 0
         notices, self.notices = self.notices, []
         return notices
+
+    def _write_marks(self) -> None:
+        if not self._marks_ok:
+            return
+        if self._db is not None:
+            self._stored = self._count
+        marks = Marks(
+            {kind.value: value for kind, value in self._seq.items()},
+            self.dropped_metrics,
+            self.dropped_events,
+            self._stored,
+            len(self._held),
+        )
+        try:
+            self._marks.write(marks)
+        except OSError as exc:
+            log.error("outbox marks %s cannot be written (%s); retrying", self._marks.path, exc)
+            self._marks.close()
+            self._marks_ok = False
 
     def _require_db(self) -> sqlite3.Connection:
         if self._db is None:
@@ -378,6 +886,34 @@ def commit_soon_on_running_loop(commit: Callable[[], None]) -> None:
     the sender commits before it reads, so nothing is ever published before it is on disk.
     """
     asyncio.get_running_loop().call_later(GROUP_COMMIT_S, commit)
+
+
+def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:  # errors SQLite raised without a code: a file that is not a database
+        return not isinstance(exc, sqlite3.OperationalError)
+    return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _delete_ids(db: sqlite3.Connection, ids: list[int], remember: bool = False) -> int:
+    deleted = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        if remember:  # keep the highest seq of rows that go, so seqs are never reused
+            _remember_seqs(
+                db, f"SELECT 'seq:' || kind, MAX(seq) FROM outbox WHERE id IN ({marks}) GROUP BY kind", tuple(chunk)
+            )
+        deleted += db.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk).rowcount
+    return deleted
+
+
+def _remember_seqs(db: sqlite3.Connection, query: str, args: tuple) -> None:
+    db.executemany(_UPSERT_MAX, db.execute(query, args).fetchall())
 
 
 @contextlib.contextmanager

@@ -1,0 +1,1 @@
+"""The `venue-hub` command line."""

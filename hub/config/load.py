@@ -1,0 +1,139 @@
+"""Read the hub's config file into `HubSettings`, or explain every problem with its field path and line.
+
+Whatever is wrong — unreadable, too large, not UTF-8, not TOML, invalid — the answer is a
+`HubConfigError` listing `HubConfigIssue`s (`FILE:LINE: field.path: problem`), never a traceback:
+`venue-hub config check` prints them and exits 2, `venue-hub run` refuses to start with them.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from hub.config.models import HubSettings
+
+MAX_CONFIG_BYTES = 1_048_576
+
+_TABLE = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(?:#.*)?$")
+_ASSIGNMENT = re.compile(r"^\s*([A-Za-z0-9_\-.\"' ]+?)\s*=")
+
+
+@dataclass(frozen=True)
+class HubConfigIssue:
+    field: str
+    message: str
+    line: int | None = None
+
+    def render(self, path: Path) -> str:
+        where = f"{path}:{self.line}" if self.line else str(path)
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class HubConfigError(Exception):
+    def __init__(self, path: Path, issues: list[HubConfigIssue]):
+        self.path = path
+        self.issues = issues
+        super().__init__("\n".join(issue.render(path) for issue in issues))
+
+
+def _keys(text: str) -> list[str]:
+    return [part.strip().strip("\"'") for part in text.split(".")]
+
+
+def key_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """Each table (`("sink", 0)` for the first `[[sink]]`) and key path in `text` → its first line.
+
+    tomllib keeps no positions; a line scan is enough for the flat tables a hub config has
+    (multi-line strings are skipped over, inline tables count as their key's line).
+    """
+    found: dict[tuple[str | int, ...], int] = {}
+    table: tuple[str | int, ...] = ()
+    arrays: dict[tuple[str | int, ...], int] = {}
+    inside_multiline = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if inside_multiline:
+            inside_multiline = line.count('"""') % 2 == 0 and line.count("'''") % 2 == 0
+            continue
+        if header := _TABLE.match(line):
+            path: tuple[str | int, ...] = tuple(_keys(header.group(2)))
+            if header.group(1) == "[[":
+                arrays[path] = arrays.get(path, -1) + 1
+                path = (*path, arrays[path])
+            table = path
+            found.setdefault(table, number)
+        elif assignment := _ASSIGNMENT.match(line):
+            found.setdefault((*table, *_keys(assignment.group(1))), number)
+            inside_multiline = line.count('"""') % 2 == 1 or line.count("'''") % 2 == 1
+    return found
+
+
+def _line(lines: dict[tuple[str | int, ...], int], location: tuple[str | int, ...]) -> int | None:
+    for end in range(len(location), 0, -1):
+        if (line := lines.get(location[:end])) is not None:
+            return line
+    return None
+
+
+def _describe(error: dict) -> str:
+    if error["type"] == "missing":
+        return "required but missing"
+    if error["type"] == "extra_forbidden":
+        return "unknown key (check the spelling; see docs/hub.md)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if "input" in error and error["type"] not in ("model_type", "dict_type"):
+        message += f" (got {str(error['input'])[:60]!r})"
+    return message
+
+
+def parse_settings(text: str, path: Path) -> HubSettings:
+    """Validate `text` (the content of `path`) and resolve relative paths against `path`'s directory."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        raise HubConfigError(path, [HubConfigIssue("", f"not valid TOML: {exc}", line)]) from None
+    except RecursionError:
+        raise HubConfigError(path, [HubConfigIssue("", "not valid TOML: nested too deeply")]) from None
+    try:
+        settings = HubSettings.model_validate(data)
+    except ValidationError as exc:
+        lines = key_lines(text)
+        issues = [
+            HubConfigIssue(".".join(str(p) for p in error["loc"]), _describe(error), _line(lines, error["loc"]))
+            for error in exc.errors()
+        ]
+        raise HubConfigError(path, issues) from None
+    return resolve_paths(settings, path.parent)
+
+
+def resolve_paths(settings: HubSettings, base: Path) -> HubSettings:
+    hub = settings.hub
+    update: dict[str, object] = {}
+    if hub.inventory is not None and not hub.inventory.is_absolute():
+        update["inventory"] = base / hub.inventory
+    if hub.database.startswith("sqlite:///") and not hub.database.startswith("sqlite:////"):
+        update["database"] = f"sqlite:///{(base / hub.database.removeprefix('sqlite:///')).resolve()}"
+    if not update:
+        return settings
+    return settings.model_copy(update={"hub": hub.model_copy(update=update)})
+
+
+def load_settings(path: Path) -> HubSettings:
+    """The settings in `path`, or `HubConfigError`."""
+    try:
+        if not path.is_file():
+            raise HubConfigError(path, [HubConfigIssue("", "not a regular file (or missing)")])
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise HubConfigError(path, [HubConfigIssue("", f"larger than {MAX_CONFIG_BYTES} bytes")])
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise HubConfigError(path, [HubConfigIssue("", f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HubConfigError(path, [HubConfigIssue("", f"not UTF-8 at byte {exc.start}")]) from None
+    return parse_settings(text, path)

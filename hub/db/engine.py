@@ -1,0 +1,126 @@
+"""`open_database(url)`: the one way into the hub's database — an Engine with the schema migrated to head.
+
+- `sqlite:///PATH`: the embedded default. WAL journal (readers never block the ingest), `synchronous
+  = NORMAL` (a crash loses no committed transaction; a power cut may lose the last one, which the
+  broker then redelivers because the hub acknowledges a message only after its commit), a 30 s busy
+  timeout (two processes on one file wait for each other instead of failing) and foreign keys on.
+- `postgresql://…` (or `postgresql+psycopg://…`): a server, for several hub processes; reached
+  through psycopg 3.
+
+Several processes may open the same database at once (two hubs on one shared subscription start
+together): the migration runs under a lock — a PostgreSQL advisory lock, or an exclusive `flock` on
+`PATH.migrate.lock` beside the SQLite file — so exactly one of them migrates and the others find
+the schema at head.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_ID = 0x76656E75  # "venu": the advisory lock key the hub's migrations hold on PostgreSQL
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class DatabaseUrlError(ValueError):
+    """The `[hub] database` URL names no backend the hub supports."""
+
+
+def normalise_url(url: str | URL) -> URL:
+    """`postgresql://` → psycopg 3's driver; anything but SQLite or PostgreSQL is refused."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        if parsed.drivername != "sqlite":
+            raise DatabaseUrlError(f"use plain sqlite:///PATH, not {parsed.drivername}")
+        if not parsed.database or parsed.database == ":memory:":
+            raise DatabaseUrlError("an SQLite database needs a file path (sqlite:///PATH): memory is not shared")
+        return parsed
+    raise DatabaseUrlError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://…")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_hub_engine(url: str | URL) -> Engine:
+    """An Engine for `url` without touching the schema (see `open_database`)."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; emit it ourselves so a write transaction
+        # takes the lock at its start (BEGIN IMMEDIATE) instead of failing half-way with "locked".
+        event.listen(engine, "connect", lambda conn, _r: setattr(conn, "isolation_level", None))
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection holding the hub's migration lock for the duration of the block."""
+    if engine.dialect.name == "sqlite":
+        lock_path = Path(f"{engine.url.database}.migrate.lock")
+        with lock_path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                with engine.connect() as connection:
+                    yield connection
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_ID})
+        connection.commit()
+        try:
+            yield connection
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_ID})
+            connection.commit()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def open_database(url: str | URL) -> Engine:
+    """An Engine on `url` whose schema is at the newest migration (migrating it first if needed)."""
+    engine = create_hub_engine(url)
+    if current_revision(engine) == head_revision():
+        return engine
+    with _migration_lock(engine) as connection:
+        command.upgrade(alembic_config(connection), "head")
+        connection.commit()
+    return engine

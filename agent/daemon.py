@@ -28,7 +28,7 @@ from agent.commands import CommandArgumentError, CommandBusyError, CommandRouter
 from agent.conference_record import ConferenceRecorder, summary_severity
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
-from agent.link import BrokerLink
+from agent.link import BrokerLink, Publisher
 from agent.messages import AGENT_MESSAGES
 from agent.monitors import Monitor
 from agent.monitors import audio as audio_monitor
@@ -142,6 +142,7 @@ class Agent:
         self._background: set[asyncio.Task] = set()
         self.last_selftest: dict[str, Any] | None = None
         self._rejections_reported = 0
+        self._duplicates_reported = 0
         self._rejection_event_at = -REJECTION_EVENT_EVERY_S
         self.recorder = ConferenceRecorder(settings.agent.state_dir)
         self.last_summary: dict[str, Any] | None = None
@@ -281,15 +282,27 @@ class Agent:
             except TimeoutError:
                 pass
             self.board.changed.clear()
-            self._raise_outbox_notices()
+            self._raise_notices()
             if self._link is not None:
                 self._link.publish_status(self.status_payload())
 
-    def _raise_outbox_notices(self) -> None:
+    def _raise_notices(self) -> None:
+        """What the outbox and the schedule keeper noticed (storage trouble, files set aside) becomes events."""
         for code, fields in self.outbox.take_notices():
             severity = Severity.INFO if code == "outbox.storage_recovered" else Severity.WARNING
             self.emit_agent(code, severity, **fields)
+        for code, fields in self.schedule.take_notices():
+            self.emit_agent(code, Severity.WARNING, **fields)
         self._raise_rejections()
+        self._raise_duplicates()
+
+    def _raise_duplicates(self) -> None:
+        """Another agent publishes as this venue (two PCs from one image): say so, once per other agent seen."""
+        link = self._link
+        if link is None or link.duplicates <= self._duplicates_reported:
+            return
+        self._duplicates_reported = link.duplicates
+        self.emit_agent("agent.duplicate_client", Severity.CRITICAL, client_id=link.client_id, count=link.duplicates)
 
     def _raise_rejections(self) -> None:
         """Messages the broker refused: one event per REJECTION_EVENT_EVERY_S at most — the event
@@ -574,6 +587,7 @@ class Agent:
         self._router.register("selftest", self._selftest_command)
         self._router.register("summary", self._summary_command)
         self._rejections_reported = 0  # a new link counts from zero
+        self._duplicates_reported = 0
         self._link = BrokerLink(
             self.settings.broker,
             client_id_for(self.settings),
@@ -582,6 +596,7 @@ class Agent:
             password,
             self._router.receive,
             self.status_payload,
+            Publisher(socket.gethostname(), os.getpid(), self.started_at),
         )
         self.supervisor.start("link", self._link.run)
 
@@ -675,7 +690,7 @@ class Agent:
 
         loop.add_signal_handler(signal.SIGHUP, on_hup)
         self.outbox.open()
-        self._raise_outbox_notices()
+        self._raise_notices()
         self.emit_agent("agent.started", Severity.INFO, version=__version__)
         self._start_link(password)
         self.supervisor.start("status", self._status_loop)
@@ -699,7 +714,7 @@ class Agent:
             await self._router.cancel_all(grace_s=min(COMMAND_GRACE_S, self.settings.agent.shutdown_flush_s / 4))
         await self._stop_monitors(forget=False)
         self.emit_agent("agent.stopping", Severity.INFO)
-        self._raise_outbox_notices()
+        self._raise_notices()
         await self._stop_link(final=True)
         await self.supervisor.stop()
         self.outbox.close()

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -35,6 +37,27 @@ log = logging.getLogger(__name__)
 WINDOW = 1000  # rows handed to paho and not yet acknowledged, at most
 INFLIGHT = 200  # paho's own in-flight limit (unacked QoS 1 on the wire)
 DELETE_BATCH_S = 0.05
+DUPLICATE_HOLD_OFF_S = 60  # the older of two agents with one identity reconnects this rarely
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """Which process publishes a venue's status: the `agent` part of the payload."""
+
+    hostname: str
+    pid: int
+    started_at: datetime
+
+
+def _published_by(payload: bytes) -> tuple[Publisher, datetime] | None:
+    """Who published a status payload and when, or None when it is not a readable status."""
+    try:
+        status = json.loads(payload)
+        agent = status["agent"]
+        publisher = Publisher(str(agent["hostname"]), int(agent["pid"]), datetime.fromisoformat(agent["started_at"]))
+        return publisher, datetime.fromisoformat(status["ts"])
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,7 @@ class BrokerLink:
         password: str | None,
         on_command: Callable[[Incoming], None],
         status_payload: Callable[[], bytes],
+        identity: Publisher,
     ):
         self.broker = broker
         self.topics = topics
@@ -74,6 +98,10 @@ class BrokerLink:
         self.last_rejection: tuple[str, str] | None = None  # (topic, reason)
         self._topics_handed: dict[int, str] = {}
         self._last_fail_logged = -1e9
+        self.client_id = client_id
+        self.identity = identity
+        self.duplicates = 0  # other agents seen publishing this venue's status (same config twice)
+        self._duplicates_seen: set[Publisher] = set()
         self._client = self._make_client(client_id, password)
 
     # -- set-up ----------------------------------------------------------------------------------
@@ -108,6 +136,9 @@ class BrokerLink:
         self._call(self._acknowledged, mid, reason.is_failure, str(reason))
 
     def _paho_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        if message.topic == self.topics.status:
+            self._call(self._status_seen, message.payload)
+            return
         props = getattr(message, "properties", None)
         response = getattr(props, "ResponseTopic", None) if props else None
         correlation = getattr(props, "CorrelationData", None) if props else None
@@ -125,7 +156,7 @@ class BrokerLink:
         self.last_error = None
         log.info("connected to %s", self.broker.url)
         self._client.publish(self.topics.availability, b"online", qos=1, retain=True)
-        self._client.subscribe(self.topics.command_filter, qos=1)
+        self._client.subscribe([(self.topics.command_filter, 1), (self.topics.status, 1)])
         self._client.publish(self.topics.status, self._status_payload(), qos=1, retain=True)
         self._wake.set()
 
@@ -142,6 +173,31 @@ class BrokerLink:
             log.warning("disconnected from %s: %s", self.broker.url, reason)
         self.connected = False
         self.last_error = f"disconnected: {reason}"
+
+    def _status_seen(self, payload: bytes) -> None:
+        """A status on this venue's own topic. One from another process, published after this one
+        started, means two agents run from one config (a cloned PC image): the broker keeps handing
+        the shared client id to whichever connected last, so they knock each other off about once a
+        second. Both say so (`duplicates`, an event); the older one then reconnects only every
+        DUPLICATE_HOLD_OFF_S, so the newer one keeps the session, as docs/mqtt.md promises, and the
+        older one still gets its event through on each brief return."""
+        seen = _published_by(payload)
+        if seen is None or seen[0] == self.identity or seen[1] < self.identity.started_at:
+            return  # unreadable, our own, or the last words of the process before this one
+        other = seen[0]
+        if other not in self._duplicates_seen:
+            self._duplicates_seen.add(other)
+            self.duplicates += 1
+            log.error(
+                "another agent (host %s, pid %d, started %s) publishes as this venue with client id %r: two agents "
+                "run from one config (a cloned PC image?); give each PC its own [venue] id",
+                other.hostname,
+                other.pid,
+                other.started_at.isoformat(),
+                self.client_id,
+            )
+        if other.started_at > self.identity.started_at:
+            self._client.reconnect_delay_set(DUPLICATE_HOLD_OFF_S, DUPLICATE_HOLD_OFF_S)
 
     def _acknowledged(self, mid: int, failed: bool, reason: str) -> None:
         row = self._handed.pop(mid, None)

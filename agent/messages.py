@@ -121,10 +121,10 @@ AGENT_MESSAGES = Catalog(
             "the agent is stopping; command {command} was cancelled",
         ),
         "agent.duplicate_client": (
-            "另一台设备以相同客户端标识 {client_id} 连接了代理服务器并接管了本会场的会话（{count} 次）："
+            "另有 {count} 个监测代理以本会场身份（客户端标识 {client_id}）发布状态，互相挤下线："
             "可能两台电脑使用了同一份配置（克隆的系统镜像），请为每台电脑配置唯一的会场标识",
-            "another process connected with this venue's client id {client_id} and took over its session "
-            "({count} time(s)): two agents run from one config (a cloned PC image?); give each PC its own venue id",
+            "{count} other agent(s) publish as this venue (client id {client_id}) and knock it off the broker: "
+            "two agents run from one config (a cloned PC image?); give each PC its own venue id",
         ),
         "schedule.stored_rejected": (
             "保存的上级推送会议计划 {path} 无效，已另存为 {moved}，未使用：{error}",

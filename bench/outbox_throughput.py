@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import tempfile
 import threading
@@ -23,7 +24,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.config.models import BrokerConfig, VenueConfig
-from agent.link import INFLIGHT, BrokerLink
+from agent.link import INFLIGHT, BrokerLink, Publisher
 from agent.outbox import Kind, Outbox, commit_soon_on_running_loop
 from contract.findings import Message
 from contract.payloads import Event, Severity, VenueRef, to_json
@@ -89,6 +90,7 @@ async def through_outbox(port: int, payloads: list[bytes], state: Path, backlog:
         None,
         lambda message: None,
         lambda: b"{}",
+        Publisher("bench", os.getpid(), datetime.now(UTC)),
     )
     if backlog:
         for payload in payloads:

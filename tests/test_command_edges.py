@@ -12,6 +12,8 @@ import json
 import signal
 import time
 
+from sim.venue import write_config
+from tests.peers.agent_process import AgentProcess
 from tests.peers.hub import Hub
 
 BASE = "vc/jilin/changchun/nongan/main"
@@ -163,4 +165,61 @@ def test_a_burst_of_sighups_is_serialised(broker, hub, start_agent):
     assert _ping(hub, "after-hups", timeout=30)["ok"] is True
     log = agent.log()
     assert "already running" not in log and "Traceback" not in log
+    assert agent.stop() == 0
+
+
+def test_two_agents_from_one_config_say_so_and_do_not_flap(broker, hub, start_agent, tmp_path):
+    """A cloned PC image: the same venue (so the same client id) twice, each with its own disk."""
+    first = start_agent(broker.url, flap_interval_s=3600, status_interval_s=1)
+    _started(hub)
+    clone_config = write_config(tmp_path / "clone", broker.url, flap_interval_s=3600, status_interval_s=1)
+    clone = AgentProcess(clone_config, tmp_path / "clone.log").start()
+    try:
+        duplicates = hub.wait_for(
+            lambda m: m.topic == f"{BASE}/events" and m.json()["code"] == "agent.duplicate_client", timeout=30
+        )
+        assert duplicates[0].json()["severity"] == "critical"
+        assert "client id" in duplicates[0].json()["message"]["en"]
+        # Watch 10 s: the two hold off instead of knocking each other off about once a second each.
+        watched_from = len(hub.messages)
+        time.sleep(10)
+        onlines = [m for m in hub.messages[watched_from:] if m.topic == f"{BASE}/availability" and m.text == "online"]
+        assert len(onlines) <= 3, f"{len(onlines)} reconnects in 10 s"
+        assert "two agents run from one config" in first.log() + clone.log()
+    finally:
+        clone.ensure_dead()
+    first.ensure_dead()
+
+
+def test_the_hub_can_ask_for_a_kept_summary(broker, hub, start_agent, tmp_path):
+    summaries = tmp_path / "venue" / "state" / "summaries"
+    summaries.mkdir(parents=True)
+    kept = {"conference_id": "sheng-1202", "title": "全省会议", "actual_min": 58.0, "art17": {}}
+    (summaries / "sheng-1202.json").write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+    agent = start_agent(broker.url, flap_interval_s=3600)
+    _started(hub)
+    asks = {"known": {"conference_id": "sheng-1202"}, "unknown": {"conference_id": "nope"}}
+    asks |= {"escape": {"conference_id": "../../etc/passwd"}, "shape": {"id": "sheng-1202"}}
+    for token, args in asks.items():
+        body = json.dumps({"args": args}).encode()
+        hub.publish(f"{BASE}/cmd/summary", body, response_topic=f"{REPLIES}/{token}", correlation=token.encode())
+    replies = {t: hub.wait_for(lambda m, t=t: m.topic == f"{REPLIES}/{t}")[0].json() for t in asks}
+    assert replies["known"]["ok"] is True and replies["known"]["result"] == kept
+    for token in ("unknown", "escape", "shape"):
+        assert replies[token]["error"]["code"] == "cmd.bad_payload", replies[token]
+    assert agent.stop() == 0
+
+
+def test_a_poisoned_stored_schedule_is_set_aside_and_the_agent_starts(broker, hub, start_agent, tmp_path):
+    """A schedule saved by an older version (year 9999, near midnight UTC) must not crash-loop the service."""
+    state = tmp_path / "venue" / "state"
+    state.mkdir(parents=True)
+    poisoned = [{"id": "edge", "kind": "provincial", "start": "9999-12-31T23:30:00+00:00", "duration_min": 60}]
+    (state / "pushed_schedule.json").write_text(json.dumps(poisoned), encoding="utf-8")
+    agent = start_agent(broker.url, flap_interval_s=3600)
+    hub.wait_for(lambda m: m.topic == f"{BASE}/availability" and m.text == "online")
+    notice = hub.wait_for(lambda m: m.topic == f"{BASE}/events" and m.json()["code"] == "schedule.stored_rejected")
+    assert notice[0].json()["message"]["zh"] and "pushed_schedule.json" in notice[0].json()["message"]["en"]
+    assert not (state / "pushed_schedule.json").exists()
+    assert _ping(hub, "alive")["ok"] is True
     assert agent.stop() == 0

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,115 @@ def test_probe_snmp_cli_json_keys_and_exit_codes(snmpsim):
     missing_env = run("--v3-user", "u", "--auth-key-env", "VA_SURELY_UNSET_VAR")
     assert missing_env.returncode == 2 and "VA_SURELY_UNSET_VAR is not set" in missing_env.stderr
     assert "VA_SURELY_UNSET_VAR" not in os.environ
+
+
+class DuplicatingRelay:
+    """A UDP relay on loopback in front of a real SNMP agent that sends every answer `copies` times,
+    as a device (or a looping network path) that answers each request many times does."""
+
+    def __init__(self, target_port: int, copies: int = 100):
+        self.target = ("127.0.0.1", target_port)
+        self.copies = copies
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.bind(("127.0.0.1", 0))
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.bind(("127.0.0.1", 0))
+        for sock in (self.front, self.back):
+            sock.settimeout(0.1)
+        self.port = self.front.getsockname()[1]
+        self.client: tuple[str, int] | None = None
+        self.answers = 0
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._up, daemon=True),
+            threading.Thread(target=self._down, daemon=True),
+        ]
+
+    def _up(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, self.client = self.front.recvfrom(65535)
+            except TimeoutError:
+                continue
+            self.back.sendto(data, self.target)
+
+    def _down(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, _ = self.back.recvfrom(65535)
+            except TimeoutError:
+                continue
+            self.answers += 1
+            for _ in range(self.copies):
+                if self.client is not None:
+                    self.front.sendto(data, self.client)
+
+    def __enter__(self) -> DuplicatingRelay:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.front.close()
+        self.back.close()
+
+
+def test_a_device_answering_each_request_100_times_is_read_as_usual_by_probe_snmp(snmpsim):
+    """Used to end in a CarrierError traceback: copies still in flight met the closed engine."""
+
+    def probe(port: int, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "agent", "probe", "snmp", f"127.0.0.1:{port}", "--community", "cisco_ios", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    direct = probe(snmpsim.port, "--json")
+    with DuplicatingRelay(snmpsim.port, copies=100) as relay:
+        for args in (("--json",), ()):
+            result = probe(relay.port, *args)
+            assert "Traceback" not in result.stderr and "CarrierError" not in result.stderr, result.stderr[-3000:]
+            assert result.returncode == direct.returncode, (result.stdout[-1000:], result.stderr[-1000:])
+        assert relay.answers >= 2 * json.loads(direct.stdout)["requests"]  # both runs went through the relay
+
+
+VENUE = "vc/jilin/changchun/nongan/main"
+
+
+def test_the_daemon_monitor_survives_a_device_answering_each_request_100_times(snmpsim, broker, hub, start_agent):
+    with DuplicatingRelay(snmpsim.port, copies=100) as relay:
+        extra = f"""
+[snmp]
+interval_s = 1
+timeout_s = 1
+retries = 0
+
+[[snmp.devices]]
+name = "core-switch"
+host = "127.0.0.1"
+port = {relay.port}
+community = "cisco_ios"
+"""
+        agent = start_agent(broker.url, flap_interval_s=3600, status_interval_s=1, extra=extra)
+        first = hub.wait_for(
+            lambda m: m.topic == f"{VENUE}/status" and "core-switch" in m.json()["devices"],
+            timeout=60,
+        )[-1].json()
+        answers_before = relay.answers
+        time.sleep(4)  # several more polls, each answer sent 100 times
+        assert relay.answers > answers_before
+        assert agent.stop() == 0
+    last = [m.json() for m in hub.messages if m.topic == f"{VENUE}/status"][-1]
+    for status in (first, last):
+        device = status["devices"]["core-switch"]
+        assert device["reachable"] is True and device["profile"] == "cisco-ios" and device["interfaces"] == 3
+    assert (
+        last["tasks"]["snmp:core-switch"]["state"] == "running" and last["tasks"]["snmp:core-switch"]["restarts"] == 0
+    )
+    assert last["checks"]["snmp.reachable@core-switch"]["verdict"] == "ok"
+    log = agent.log()
+    assert "Traceback" not in log and "CarrierError" not in log, log[-3000:]

@@ -83,3 +83,51 @@ def test_status_table_shows_the_conference_the_summary_and_the_last_selftest():
     assert "国务院会议 ran 95.0 min (allowed 90)" in text and "1 call drop(s)" in text
     assert "3 refused by the broker" in text
     assert "failed: net.path@10.1.1.10" in text and "rollcall_selftest" in text
+
+
+def hostile_retained(good: dict) -> dict[str, tuple[bytes | None, bytes | None, str, str]]:
+    """name → (status, selftest, the leaf that is unreadable, what the reason says); None keeps the good one."""
+    return {
+        "overall is a number": (json.dumps(good | {"overall": 5}).encode(), None, "status", "overall"),
+        "checks hold a number": (json.dumps(good | {"checks": {"x": 5}}).encode(), None, "status", "checks.x"),
+        "conference id a number": (
+            json.dumps(good | {"conference": {"current": [{"id": 7, "start": "x"}]}}).encode(),
+            None,
+            "status",
+            "conference.current.0.id",
+        ),
+        "a JSON array": (b"[1, 2]", None, "status", "JSON array"),
+        "a JSON string": (b'"fine"', None, "status", "JSON string"),
+        "not UTF-8": (b"\xff\xfe{", None, "status", "not UTF-8"),
+        "nested 100 000 deep": (b"[" * 100_000 + b"]" * 100_000, None, "status", "nested too deeply"),
+        "a self-test nested deep": (None, b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "selftest", "nested too deeply"),
+        "a self-test wrong-typed": (None, json.dumps({"items": [1], "verdict": []}).encode(), "selftest", "Selftest"),
+    }
+
+
+def test_hostile_retained_payloads_are_unknown_with_a_reason_never_a_traceback(broker, hub, start_agent):
+    """A real status from the agent first, then each leaf overwritten on the broker, as a stray publisher could."""
+    agent = start_agent(broker.url, flap_interval_s=3600, status_interval_s=1)
+    good = hub.wait_for(lambda m: m.topic == f"{BASE}/status" and "host.disk" in m.json()["checks"])[-1].json()
+    assert agent.stop() == 0  # nothing republishes over what the test retains below
+    hub.client.publish(f"{BASE}/availability", b"online", qos=1, retain=True).wait_for_publish(5)
+    good["venue"]["name"] = "[bold]会议室[/] [/nope]"  # rich markup in retained text is shown literally
+    good_status = json.dumps(good).encode()
+    for name, (status, selftest, leaf, reason) in hostile_retained(good).items():
+        hub.client.publish(f"{BASE}/status", status or good_status, qos=1, retain=True).wait_for_publish(5)
+        hub.client.publish(f"{BASE}/selftest", selftest or b"", qos=1, retain=True).wait_for_publish(5)
+        for output in ("table", "--json"):
+            result = status_cli(agent.config, "--timeout", "1", *(["--json"] if output == "--json" else []))
+            assert result.returncode == 3, (name, output, result.stdout[-500:], result.stderr[-1500:])
+            assert "Traceback" not in result.stderr, (name, output, result.stderr[-2000:])
+            if output == "--json":
+                problems = json.loads(result.stdout)["problems"]
+                assert list(problems) == [leaf] and reason in problems[leaf], (name, problems)
+            else:
+                first = result.stdout.splitlines()[0]
+                assert first.startswith(f"UNKNOWN: the retained {leaf} on {BASE}/{leaf} cannot be read: "), name
+    # The good status again, with a markup-laden venue name: read, shown literally, exit as its verdict.
+    hub.client.publish(f"{BASE}/status", good_status, qos=1, retain=True).wait_for_publish(5)
+    hub.client.publish(f"{BASE}/selftest", b"", qos=1, retain=True).wait_for_publish(5)
+    result = status_cli(agent.config, "--timeout", "1")
+    assert result.returncode == 0 and "[bold]会议室[/] [/nope]" in result.stdout, result.stdout + result.stderr

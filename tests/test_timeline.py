@@ -202,3 +202,97 @@ def test_conferences_from_an_ics_file(tmp_path):
 
     with pytest.raises(IcsError, match=r"broken\.ics"):
         read_ics(tmp_path / "broken.ics", ZONE)
+
+
+def test_conference_starts_are_bounded_so_every_checkpoint_is_representable():
+    from datetime import timezone
+
+    for start in ("0001-01-01T00:10:00+08:00", "9999-12-31T23:30:00-08:00", "1999-12-31T23:59:00+00:00"):
+        with pytest.raises(ValidationError, match="years 2000–2199"):
+            Conference(id="x", kind="national", start=start)
+    # The extremes that are accepted: every checkpoint, in any zone, is a real datetime.
+    earliest = Conference(id="a", kind="provincial", start=datetime(2000, 1, 1, tzinfo=timezone(timedelta(hours=23))))
+    latest = Conference(
+        id="b",
+        kind="national",
+        start=datetime(2199, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-23))),
+        duration_min=1440,
+    )
+    for zone in (ZONE, ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12")):
+        timeline = Timeline([earliest, latest], zone)
+        assert len(timeline.points) == 6 + 6
+        assert timeline.next_at(datetime(1999, 1, 1, tzinfo=ZONE)) == timeline.points[0].at
+        due = timeline.due(datetime(2201, 1, 1, tzinfo=ZONE))
+        assert len(due.run) + len(due.skipped) == 6 + 6 and timeline.current(latest.start) == [latest]
+
+
+def ics(*events: str) -> bytes:
+    body = "".join(f"BEGIN:VEVENT\r\n{event}END:VEVENT\r\n" for event in events)
+    return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n{body}END:VCALENDAR\r\n".encode()
+
+
+def test_hostile_ics_events_are_reported_by_uid_and_the_others_kept(tmp_path):
+    from agent.schedule_ics import read_ics
+
+    path = tmp_path / "conferences.ics"
+    path.write_bytes(
+        ics(
+            "UID:truncated\r\nDTSTART:2027120\r\n",
+            "UID:y9999\r\nDTSTART:99991231T235959Z\r\n",
+            "UID:y1\r\nDTSTART:00010101T000500\r\n",
+            "UID:backwards\r\nDTSTART:20991202T143000Z\r\nDTEND:20991202T133000Z\r\n",
+            "UID:bad-end\r\nDTSTART:20991202T143000Z\r\nDTEND:2099\r\n",
+            "UID:forever\r\nDTSTART:20991202T143000Z\r\nDURATION:P99999999D\r\n",
+            "DTSTART:20991202T143000Z\r\n",
+            "UID:good\r\nDTSTART:20991203T010000Z\r\nSUMMARY:" + "长" * 400 + "\r\n",
+            "UID:good\r\nDTSTART:20991204T010000Z\r\n",
+        )
+    )
+    conferences, problems = read_ics(path, ZONE)
+    assert [c.id for c in conferences] == ["good"] and len(conferences[0].title) == 256
+    text = "\n".join(problems)
+    for uid, reason in (
+        ("truncated", "DTSTART '2027120' is not a date-time"),
+        ("y9999", "years 2000–2199, not 9999"),
+        ("y1", "not 1"),
+        ("backwards", "ends before it starts"),
+        ("bad-end", "DTEND '2099' is not a date-time"),
+        ("forever", "duration_min"),
+        ("(no UID)", "no UID"),
+        ("good", "repeats"),
+    ):
+        assert any(f"event {uid}: " in line and reason in line for line in problems), (uid, reason, text)
+    assert all(line.startswith(f"{path}: ") for line in problems)
+
+
+def test_an_ics_file_that_cannot_be_read_raises_only_ics_error(tmp_path):
+    import os
+
+    from agent.schedule_ics import MAX_ICS_BYTES, IcsError, read_ics
+
+    cases = {
+        "garbage.ics": b"\xff\xfe\x00 garbage \x00" * 100,
+        "empty.ics": b"",
+        "two.ics": ics() + ics(),
+        "huge.ics": ics("UID:a\r\nDTSTART:20991203T010000Z\r\n") + b" " * (MAX_ICS_BYTES + 1),
+        "nested.ics": b"BEGIN:VCALENDAR\r\n"
+        + b"BEGIN:VEVENT\r\n" * 5000
+        + b"END:VEVENT\r\n" * 5000
+        + b"END:VCALENDAR\r\n",
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+    os.mkfifo(tmp_path / "fifo.ics")
+    cases["fifo.ics"] = b""
+    reasons = {}
+    for name in cases:
+        try:
+            conferences, problems = read_ics(tmp_path / name, ZONE)
+        except IcsError as exc:
+            reasons[name] = str(exc)
+        else:
+            reasons[name] = f"read: {len(conferences)} conference(s), problems {problems}"
+    assert "too large" in reasons["huge.ics"] and "FIFO" in reasons["fifo.ics"], reasons
+    for name in ("garbage.ics", "empty.ics", "two.ics"):
+        assert reasons[name].startswith(f"{tmp_path / name}: cannot read the calendar"), reasons[name]
+    assert "nested.ics" in reasons["nested.ics"], reasons  # read, or refused with a reason: never a crash

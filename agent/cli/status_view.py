@@ -183,7 +183,8 @@ def show(settings: Settings, as_json: bool, timeout_s: float) -> int:
         console = Console()
         for leaf, reason in found.get("problems", {}).items():
             console.print(
-                f"[bold]UNKNOWN[/]: the retained {leaf} on {found['topic']}/{leaf} cannot be read: {escape(reason)}"
+                f"[bold]UNKNOWN[/]: the retained {leaf} on {found['topic']}/{leaf} cannot be read: {escape(reason)}",
+                soft_wrap=True,  # one line, as a Nagios plugin's first line is read
             )
         render(found, console)
     return code

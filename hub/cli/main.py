@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from hub.cli.config_check import config_group
+from hub.cli.run import run
+from hub.cli.venues import venues
 
 
 @click.group()
@@ -14,5 +16,9 @@ def main() -> None:
 
 
 main.add_command(config_group)
+main.add_command(run)
+main.add_command(venues)
 
 # ---- Commands registered by the sinks/reports engineer (one line each, below this marker) -------------
+main.add_command(__import__("hub.cli.review", fromlist=["review_command"]).review_command)
+main.add_command(__import__("hub.cli.evaluate", fromlist=["evaluate_command"]).evaluate_command)

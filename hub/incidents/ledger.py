@@ -24,10 +24,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Column,
     Connection,
-    DateTime,
     Engine,
     Integer,
     MetaData,
@@ -42,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from hub.db.models import JsonDocument, UtcDateTime
 from hub.incidents.incident import Incident
 
 PENDING = "pending"
@@ -60,9 +59,9 @@ incident_table = Table(
     Column("severity", String(16), nullable=False),
     Column("venue", String(300), nullable=False, index=True),
     Column("conference_id", String(128), nullable=True, index=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("payload", JSON, nullable=False),
+    Column("at", UtcDateTime(), nullable=False, index=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("payload", JsonDocument, nullable=False),
     comment="Incidents raised by the desk (Art. 8(5)); read by the review, the evaluation and `venue-hub incidents`.",
 )
 
@@ -73,12 +72,12 @@ delivery_table = Table(
     Column("sink", String(64), primary_key=True),
     Column("state", String(16), nullable=False, index=True),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("lease_owner", String(64), nullable=True),
-    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
     Column("last_error", String(300), nullable=True),
-    Column("delivered_at", DateTime(timezone=True), nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
     comment="Each incident at each sink; read by the desk (retries) and the sink status.",
 )
 

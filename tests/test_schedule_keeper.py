@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.config import parse_config
+from agent.messages import AGENT_MESSAGES
 from agent.schedule_keeper import MAX_CONFERENCES, PUSH_HORIZON, ScheduleKeeper
 from agent.timeline import SUMMARY_DELAY
 
@@ -37,6 +38,13 @@ state_dir = "{state_dir}"
 
 def settings_for(state_dir: Path, extra: str = ""):
     return parse_config(CONFIG.format(state_dir=state_dir) + extra, Path("venue.toml"))
+
+
+def rendered(notice: tuple[str, dict]) -> str:
+    """The event text the daemon will raise for a notice: the code exists and its fields fill it."""
+    message = AGENT_MESSAGES.render(notice[0], **notice[1])
+    assert message.zh and message.en
+    return message.en
 
 
 def conference(number: int, start: datetime = NOW + timedelta(days=1), **fields: object) -> dict:
@@ -107,8 +115,10 @@ def test_a_poisoned_stored_schedule_is_set_aside_with_a_notice(tmp_path, content
         tmp_path, '\n[[conference]]\nid = "local"\nkind = "national"\nstart = 2026-12-03T09:00:00+08:00\n'
     )
     assert list(schedule.timeline.conferences) == ["local"]  # the config's conference is still there
-    [(code, fields)] = schedule.take_notices()
+    [notice] = schedule.take_notices()
+    code, fields = notice
     assert code == "schedule.stored_rejected" and fields["path"] == str(tmp_path / "pushed_schedule.json")
+    assert "set aside as" in rendered(notice)
     [moved] = tmp_path.glob("pushed_schedule.json.rejected-*")
     assert fields["moved"] == str(moved) and moved.read_bytes() == content and fields["error"]
     assert not (tmp_path / "pushed_schedule.json").exists()
@@ -126,8 +136,9 @@ def test_a_stored_schedule_that_is_not_a_regular_file_is_set_aside(tmp_path):
 def test_an_unreadable_fired_record_starts_afresh_with_a_notice(tmp_path):
     (tmp_path / "timeline_fired.json").write_text('[["c1", "meeting_start"], [1, 2]]')
     schedule = keeper(tmp_path)
-    [(code, fields)] = schedule.take_notices()
-    assert code == "schedule.fired_unreadable" and "pairs" in fields["error"]
+    [notice] = schedule.take_notices()
+    code, fields = notice
+    assert code == "schedule.fired_unreadable" and "pairs" in fields["error"] and rendered(notice)
     assert schedule.timeline.fired == set()
     schedule.push({"conferences": [conference(1, start=NOW - timedelta(minutes=30))]})
     schedule.timeline.due(NOW)
@@ -144,11 +155,14 @@ def test_ics_problems_become_notices(tmp_path):
     )
     schedule = keeper(tmp_path, f'\n[schedule]\nics_file = "{ics}"\n')
     assert list(schedule.timeline.conferences) == ["good"]
-    [(code, fields)] = schedule.take_notices()
+    [notice] = schedule.take_notices()
+    code, fields = notice
     assert code == "schedule.ics_events_skipped" and fields["count"] == 1 and "truncated" in fields["problems"]
+    assert "1 event(s)" in rendered(notice)
     ics.unlink()
-    [(code, fields)] = keeper(tmp_path, f'\n[schedule]\nics_file = "{ics}"\n').take_notices()
-    assert code == "schedule.ics_unreadable" and "no such file" in fields["error"]
+    [notice] = keeper(tmp_path, f'\n[schedule]\nics_file = "{ics}"\n').take_notices()
+    code, fields = notice
+    assert code == "schedule.ics_unreadable" and "no such file" in fields["error"] and rendered(notice)
 
 
 def test_conferences_long_ended_stay_off_the_timeline(tmp_path):

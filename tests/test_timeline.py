@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from agent.timeline import CheckpointKind, Conference, Timeline, checkpoints
@@ -296,3 +298,34 @@ def test_an_ics_file_that_cannot_be_read_raises_only_ics_error(tmp_path):
     for name in ("garbage.ics", "empty.ics", "two.ics"):
         assert reasons[name].startswith(f"{tmp_path / name}: cannot read the calendar"), reasons[name]
     assert "nested.ics" in reasons["nested.ics"], reasons  # read, or refused with a reason: never a crash
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    cuts=st.lists(st.tuples(st.integers(min_value=0, max_value=len(ICS)), st.integers(0, 12)), max_size=4),
+    noise=st.binary(max_size=40),
+)
+def test_a_damaged_calendar_gives_conferences_problems_or_ics_error_and_nothing_else(cuts, noise):
+    """Truncated values, lost lines, stray bytes: read_ics answers with what it could read, or IcsError."""
+    import tempfile
+    from pathlib import Path
+
+    from agent.schedule_ics import IcsError, read_ics
+
+    data = ICS.encode()
+    for at, length in cuts:
+        data = data[:at] + data[at + length :]
+    data = data[: len(data) // 2] + noise + data[len(data) // 2 :]
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "damaged.ics"
+        path.write_bytes(data)
+        try:
+            conferences, problems = read_ics(path, ZONE)
+        except IcsError as exc:
+            assert str(exc).startswith(f"{path}: cannot read the calendar")
+            return
+    for conference in conferences:  # whatever was read runs on a timeline
+        timeline = Timeline([conference], ZONE)
+        timeline.due(conference.end + timedelta(days=1))
+        assert all(p.key in timeline.fired for p in timeline.points)
+    assert all(problem.startswith(f"{path}: ") for problem in problems)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from hub.cli.config_check import config_group
+from hub.cli.rollcall import rollcall
 from hub.cli.run import run
+from hub.cli.schedule import schedule_group
 from hub.cli.venues import venues
 
 
@@ -18,6 +20,8 @@ def main() -> None:
 main.add_command(config_group)
 main.add_command(run)
 main.add_command(venues)
+main.add_command(schedule_group)
+main.add_command(rollcall)
 
 # ---- Commands registered by the sinks/reports engineer (one line each, below this marker) -------------
 main.add_command(__import__("hub.cli.review", fromlist=["review_command"]).review_command)

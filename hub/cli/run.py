@@ -1,0 +1,53 @@
+"""`venue-hub run -c FILE`: the long-running ingest service, in the foreground (systemd runs it so)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from contract.secrets import SecretError, resolve_password
+from hub.cli.common import EXIT_CRITICAL, config_option, database_or_exit, inventory_or_exit, settings_or_exit
+
+
+@click.command("run")
+@config_option
+@click.option(
+    "--instance",
+    default=None,
+    help="This process's name within its shared-subscription group (overrides [hub] instance).",
+)
+def run(config_path: Path, instance: str | None) -> None:
+    """Ingest the scope's MQTT traffic into the database until SIGTERM/SIGINT."""
+    settings = settings_or_exit(config_path)
+    if instance is not None:
+        try:
+            hub = type(settings.hub).model_validate({**settings.hub.model_dump(), "instance": instance})
+        except ValueError as exc:
+            click.echo(f"--instance: {exc}", err=True)
+            sys.exit(EXIT_CRITICAL)
+        settings = settings.model_copy(update={"hub": hub})
+    logging.basicConfig(
+        level=settings.hub.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        password = resolve_password(settings.broker)
+    except SecretError as exc:
+        click.echo(f"{config_path}: {exc}", err=True)
+        sys.exit(EXIT_CRITICAL)
+    inventory = inventory_or_exit(settings)
+    engine = database_or_exit(settings)
+    desk = None
+    if settings.sink:
+        from hub.incidents.desk import IncidentDesk
+
+        desk = IncidentDesk(engine, settings.sink)
+    from hub.ingest.service import IngestService
+
+    service = IngestService(settings, engine, inventory, password, desk)
+    sys.exit(asyncio.run(service.run()))

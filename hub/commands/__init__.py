@@ -1,0 +1,1 @@
+"""Hub → venue commands (roll call, schedule push, summary requests) over the broker; replies stored."""

@@ -1,0 +1,136 @@
+"""One MQTT message → a typed, checked item for the store, or a `Rejection` with a stable reason.
+
+Everything on the broker is untrusted input: a hostile or broken publisher may send anything to any
+topic the broker lets it. So a message is accepted only when its topic is a venue topic inside this
+hub's scope, its leaf is one the contract defines, its size is within `max_payload_bytes`, its body
+parses (pydantic's JSON parser: bounded nesting, no giant-integer trap) and validates against the
+contract model of that leaf, and the venue it names is the venue of its topic (a venue can only speak
+for itself). Commands and replies seen on the subtree are not venue traffic: they are `Ignored`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from contract import topics
+from contract.payloads import Event, Metrics, SelftestReport, Status, VenueRef
+from hub.scope import TopicPlace, parse_topic, venue_in_scope
+
+MODELS: dict[str, type[BaseModel]] = {
+    topics.STATUS: Status,
+    topics.EVENTS: Event,
+    topics.SELFTEST: SelftestReport,
+    topics.METRICS: Metrics,
+}
+SCHEMA_NAMES = {topics.STATUS: "status", topics.EVENTS: "event", topics.SELFTEST: "selftest", topics.METRICS: "metrics"}
+AVAILABILITY_VALUES = ("online", "offline")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message as paho handed it over (`mid`/`qos` to acknowledge it once stored)."""
+
+    topic: str
+    payload: bytes
+    retain: bool
+    received_at: datetime
+    mid: int = 0
+    qos: int = 0
+    snapshot_started: datetime | None = None  # set for retained messages read by the start-up snapshot
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A message the store will apply: `model` is the validated payload (None for availability)."""
+
+    incoming: Incoming
+    place: TopicPlace
+    leaf: str
+    model: BaseModel | None = None
+    availability: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A message refused: `reason` is the stable counter name, `code` the message code, `fields` its text."""
+
+    incoming: Incoming
+    reason: str
+    code: str
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """Not venue traffic (a command, a reply): counted, not stored, not an error."""
+
+    incoming: Incoming
+    reason: str
+
+
+Decoded = Accepted | Rejection | Ignored
+
+
+def _shown(topic: str, limit: int = 120) -> str:
+    """A topic safe to put in a log line: bounded, control characters escaped."""
+    text = topic if len(topic) <= limit else topic[:limit] + "…"
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in error["loc"])
+    return f"{where}: {error['msg']}"[:200] if where else str(error["msg"])[:200]
+
+
+def _venue_matches(ref: VenueRef, place: TopicPlace) -> bool:
+    return (ref.province, ref.prefecture, ref.county, ref.id) == (
+        place.province,
+        place.prefecture,
+        place.county,
+        place.venue,
+    )
+
+
+def decode(incoming: Incoming, prefix: str, scope: str, max_payload_bytes: int) -> Decoded:
+    """Classify and validate one message (pure: no I/O)."""
+    topic = incoming.topic
+    place = parse_topic(topic, prefix)
+    if place is None:
+        return Rejection(incoming, "topic", "ingest.rejected.topic", {"topic": _shown(topic)})
+    if not venue_in_scope(place.key, scope):
+        return Rejection(incoming, "scope", "ingest.rejected.scope", {"topic": _shown(topic), "scope": scope})
+    leaf = place.leaf
+    if leaf.startswith(f"{topics.COMMAND}/") or leaf == topics.REPLIES:
+        return Ignored(incoming, "command_traffic")
+    if leaf != topics.AVAILABILITY and leaf not in MODELS:
+        return Rejection(incoming, "leaf", "ingest.rejected.leaf", {"topic": _shown(topic), "leaf": _shown(leaf, 40)})
+    size = len(incoming.payload)
+    if size > max_payload_bytes:
+        fields = {"topic": _shown(topic), "size": size, "limit": max_payload_bytes}
+        return Rejection(incoming, "too_large", "ingest.rejected.too_large", fields)
+    if leaf == topics.AVAILABILITY:
+        value = incoming.payload.decode("utf-8", errors="replace").strip()
+        if value not in AVAILABILITY_VALUES:
+            fields = {"topic": _shown(topic), "value": _shown(repr(value), 40)}
+            return Rejection(incoming, "availability", "ingest.rejected.availability", fields)
+        return Accepted(incoming, place, leaf, availability=value)
+    model_type = MODELS[leaf]
+    try:
+        model = model_type.model_validate_json(incoming.payload)
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors(include_url=False)):
+            fields = {"topic": _shown(topic), "error": _first_error(exc)}
+            return Rejection(incoming, "bad_json", "ingest.rejected.bad_json", fields)
+        fields = {"topic": _shown(topic), "schema": SCHEMA_NAMES[leaf], "error": _first_error(exc)}
+        return Rejection(incoming, "schema", "ingest.rejected.schema", fields)
+    ref: VenueRef = model.venue  # type: ignore[attr-defined]
+    if not _venue_matches(ref, place):
+        claimed = f"{ref.province}/{ref.prefecture}/{ref.county}/{ref.id}"
+        fields = {"topic": _shown(topic), "claimed": _shown(claimed, 80)}
+        return Rejection(incoming, "venue_mismatch", "ingest.rejected.venue_mismatch", fields)
+    return Accepted(incoming, place, leaf, model=model)

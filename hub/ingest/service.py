@@ -1,0 +1,311 @@
+"""`venue-hub run`: the ingest service — broker session, store thread, watchers and the incident desk.
+
+Threads: paho's network thread receives and queues each message; one store thread takes the queue
+in batches (up to `BATCH_MAX` messages or whatever arrived within `BATCH_WAIT_S`), decodes, stores
+them in one transaction, then acknowledges them to the broker and tells the desk what was new. The
+same thread runs the periodic jobs (silence, seq gaps, heartbeat) between batches, so one process
+writes from one thread. The asyncio loop only waits for SIGTERM/SIGINT and runs the desk.
+
+A batch that fails on a database error (the server restarting, a lock timeout) is retried whole with
+backoff and nothing of it is acknowledged meanwhile — the broker keeps it and sends no more than
+Receive Maximum further messages, which is the back-pressure. A batch that fails otherwise is
+retried message by message; a message that still fails is logged (`ingest.store_failed`), counted
+and acknowledged, so one poisoned message cannot stall the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from contract.payloads import Event
+from hub.config.inventory import Inventory
+from hub.config.models import HubSettings
+from hub.db.models import HubProcess
+from hub.ingest.decode import Accepted, Decoded, Ignored, Incoming, Rejection, decode
+from hub.ingest.gaps import GapSweeper
+from hub.ingest.store import Outcome, Store, Transition
+from hub.ingest.subscriber import Subscriber, read_retained
+from hub.messages import log_text
+
+log = logging.getLogger("hub.ingest")
+
+BATCH_MAX = 500
+BATCH_WAIT_S = 0.05
+SILENCE_EVERY_S = 1.0
+GAPS_EVERY_S = 2.0
+HEARTBEAT_EVERY_S = 5.0
+REJECTION_LOGS_PER_MINUTE = 20  # per reason; the count is always exact, the log is bounded
+RETRY_MAX_S = 30.0
+
+
+class Desk(Protocol):
+    """What the ingest needs of `hub.incidents.desk.IncidentDesk`."""
+
+    def on_event(self, venue_key: str, event: Event, stored_at: datetime) -> None: ...
+    def on_state(self, venue_key: str, previous: str, state: str, at: datetime) -> None: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _transient(exc: Exception) -> bool:
+    """A database error worth retrying the same batch for (not a bug in the batch)."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+class IngestService:
+    def __init__(
+        self,
+        settings: HubSettings,
+        engine: Engine,
+        inventory: Inventory,
+        password: str | None,
+        desk: Desk | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self.settings = settings
+        self.hub = settings.hub
+        self.engine = engine
+        self.inventory = inventory
+        self.password = password
+        self.desk = desk
+        self.clock = clock
+        self.store = Store(engine, self.hub, clock)
+        self.gaps = GapSweeper(engine, self.hub.gap_grace_s, clock)
+        self.queue: queue.Queue[Incoming] = queue.Queue()
+        self.counters: dict[str, int] = {}
+        self._rejection_log: dict[str, tuple[int, int]] = {}  # reason → (minute, lines logged)
+        self._stop_store = threading.Event()
+        self._stop_snapshot = threading.Event()
+        self._snapshot_lock = threading.Lock()
+        self._snapshot_again = False
+        self._snapshot_running = False
+        self.subscriber = Subscriber(settings.broker, self.hub, password, self.queue.put, self._on_session)
+        self.started_at = clock()
+
+    # -- counters ----------------------------------------------------------------------------------------
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + n
+
+    def _merge(self, outcome: Outcome) -> None:
+        for name, n in outcome.counts.items():
+            self.count(name, n)
+
+    # -- retained snapshot ---------------------------------------------------------------------------------
+    def _on_session(self, _session_present: bool) -> None:
+        """After every (re)connect: read the retained state once more (another thread; one at a time)."""
+        with self._snapshot_lock:
+            if self._snapshot_running:
+                self._snapshot_again = True
+                return
+            self._snapshot_running = True
+        threading.Thread(target=self._snapshot_loop, name="hub-snapshot", daemon=True).start()
+
+    def _snapshot_loop(self) -> None:
+        while True:
+            try:
+                read = read_retained(self.settings.broker, self.hub, self.password, self.queue.put, self._stop_snapshot)
+                self.count("snapshot_read", read)
+            except Exception:
+                log.exception("reading the retained state failed")
+            with self._snapshot_lock:
+                if not self._snapshot_again or self._stop_snapshot.is_set():
+                    self._snapshot_running = False
+                    return
+                self._snapshot_again = False
+
+    # -- the store thread --------------------------------------------------------------------------------
+    def _take_batch(self) -> list[Incoming]:
+        try:
+            first = self.queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + BATCH_WAIT_S
+        while len(batch) < BATCH_MAX:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self.queue.get(timeout=remaining) if remaining > 0 else self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _log_rejection(self, rejection: Rejection) -> None:
+        minute = int(time.monotonic() // 60)
+        seen_minute, lines = self._rejection_log.get(rejection.reason, (minute, 0))
+        if seen_minute != minute:
+            lines = 0
+        if lines < REJECTION_LOGS_PER_MINUTE:
+            log.warning(log_text(rejection.code, **rejection.fields))
+        elif lines == REJECTION_LOGS_PER_MINUTE:
+            log.warning("more %s rejections this minute are counted, not logged", rejection.reason)
+        self._rejection_log[rejection.reason] = (minute, lines + 1)
+
+    def _process(self, batch: list[Incoming]) -> None:
+        prefix = self.settings.broker.topic_prefix
+        decoded: list[Decoded] = [decode(m, prefix, self.hub.scope, self.hub.max_payload_bytes) for m in batch]
+        self.count("received", len(batch))
+        accepted = [item for item in decoded if isinstance(item, Accepted)]
+        for item in decoded:
+            if isinstance(item, Rejection):
+                self.count("rejected")
+                self.count(f"rejected.{item.reason}")
+                self._log_rejection(item)
+            elif isinstance(item, Ignored):
+                self.count(f"ignored.{item.reason}")
+        stored, outcome = self._store_with_retry(accepted)
+        if not stored:
+            return  # stopping while the database is away: unacknowledged, the broker redelivers later
+        for item in batch:
+            self.subscriber.ack(item)
+        self._merge(outcome)
+        self._notify(outcome)
+
+    def _store_with_retry(self, accepted: list[Accepted]) -> tuple[bool, Outcome]:
+        """(stored, outcome): stored is False only when the service stops while the database is away."""
+        if not accepted:
+            return True, Outcome()
+        delay = 1.0
+        while True:
+            try:
+                return True, self.store.apply(accepted)
+            except Exception as exc:
+                if not _transient(exc):
+                    return True, self._store_one_by_one(accepted)
+                log.warning(log_text("ingest.database_unavailable", error=str(exc).splitlines()[0][:200], delay=delay))
+                self.count("database_retries")
+                if self._stop_store.is_set():
+                    return False, Outcome()
+                self._stop_store.wait(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+
+    def _store_one_by_one(self, accepted: list[Accepted]) -> Outcome:
+        total = Outcome()
+        for item in accepted:
+            try:
+                outcome = self.store.apply([item])
+            except Exception as exc:
+                log.exception(log_text("ingest.store_failed", topic=item.incoming.topic[:120], error=str(exc)[:200]))
+                self.count("store_failed")
+                continue
+            total.new_events.extend(outcome.new_events)
+            total.transitions.extend(outcome.transitions)
+            for name, n in outcome.counts.items():
+                total.count(name, n)
+        return total
+
+    def _notify(self, outcome: Outcome) -> None:
+        if self.desk is None:
+            return
+        for key, event, stored_at in outcome.new_events:
+            self.desk.on_event(key, event, stored_at)
+        self._notify_transitions(outcome.transitions)
+
+    def _notify_transitions(self, transitions: list[Transition]) -> None:
+        if self.desk is None:
+            return
+        for change in transitions:
+            self.desk.on_state(change.venue_key, change.previous, change.state, change.at)
+
+    def _periodic(self, due: dict[str, float]) -> None:
+        now = time.monotonic()
+        try:
+            if now >= due["silence"]:
+                due["silence"] = now + SILENCE_EVERY_S
+                outcome = self.store.sweep_silence()
+                self._merge(outcome)
+                self._notify_transitions(outcome.transitions)
+            if now >= due["gaps"]:
+                due["gaps"] = now + GAPS_EVERY_S
+                self.gaps.pending |= self.store.events_touched
+                self.store.events_touched.clear()
+                self.count("seq_gaps", self.gaps.sweep())
+            if now >= due["heartbeat"]:
+                due["heartbeat"] = now + HEARTBEAT_EVERY_S
+                self.heartbeat()
+        except Exception as exc:
+            if not _transient(exc):
+                log.exception("a periodic job failed")
+            else:
+                log.warning("a periodic job could not reach the database: %s", str(exc).splitlines()[0][:200])
+
+    def _store_loop(self) -> None:
+        due = {"silence": 0.0, "gaps": time.monotonic() + GAPS_EVERY_S, "heartbeat": 0.0}
+        while not self._stop_store.is_set() or not self.queue.empty():
+            batch = self._take_batch()
+            if batch:
+                self._process(batch)
+            if not self._stop_store.is_set():
+                self._periodic(due)
+        with contextlib.suppress(Exception):
+            self.heartbeat()
+
+    def heartbeat(self) -> None:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        table = HubProcess.__table__
+        values: dict[str, Any] = {
+            "client_id": self.subscriber.client_id,
+            "hostname": socket.gethostname(),
+            "pid": os.getpid(),
+            "scope": self.hub.scope,
+            "started_at": self.started_at,
+            "beat_at": self.clock(),
+            "counters": dict(sorted(self.counters.items())),
+        }
+        insert = dialect.insert(table).values(values)
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[table.c.client_id],
+                    set_={k: insert.excluded[k] for k in values if k != "client_id"},
+                )
+            )
+
+    # -- run -----------------------------------------------------------------------------------------------
+    async def run(self) -> int:
+        loaded = self.store.load_inventory(self.inventory)
+        log.info("inventory: %d venue(s) in scope %s", loaded, self.hub.scope)
+        self.gaps.start()
+        store_thread = threading.Thread(target=self._store_loop, name="hub-store", daemon=True)
+        store_thread.start()
+        self.subscriber.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        desk_task = asyncio.create_task(self.desk.run()) if self.desk is not None else None  # type: ignore[attr-defined]
+        log.info(
+            "venue-hub ingest running: scope %s, group %s, client %s",
+            self.hub.scope,
+            self.hub.group,
+            self.subscriber.client_id,
+        )
+        await stop.wait()
+        log.info("stopping: finishing the messages received, then disconnecting (the session stays)")
+        self.subscriber.accepting = False
+        self._stop_snapshot.set()
+        self._stop_store.set()
+        await asyncio.to_thread(store_thread.join, 30)
+        self.subscriber.stop()
+        if desk_task is not None:
+            self.desk.close()  # type: ignore[union-attr]
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(desk_task, timeout=15)
+        log.info("venue-hub stopped")
+        return 0

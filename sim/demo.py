@@ -5,7 +5,9 @@ a simulated venue config, runs `venue-agent run` on it, subscribes to `vc/#` as 
 hub would and prints every message as it arrives. Midway it cuts the venue's uplink (a TCP
 proxy between agent and broker) for a few seconds, so you see the outbox at work: events raised
 during the outage arrive after it, in order, none missing. At the end the agent is stopped with
-SIGTERM (retained `offline`).
+SIGTERM (retained `offline`). Beside it runs the provincial hub (`venue-hub run`, SQLite in the
+demo's folder) with an inventory of two venues; at the end `venue-hub venues` shows the office's
+view: the simulated venue `offline` after its clean stop, and one that never reported `never`.
 
 The simulated venue: a Poly codec and a Cisco switch over SNMP, a Cisco codec and an H3C switch
 over SSH, an H.264 test pattern as the uplink picture, Mandarin speech as the uplink sound, a far
@@ -179,6 +181,41 @@ def start_video(port: int) -> subprocess.Popen[bytes] | None:
     return start_udp_stream(port)
 
 
+HUB_INVENTORY = """province,prefecture,county,id,name,liaison_name,liaison_phone
+jilin,changchun,nongan,main,农安县政府视频会议室（模拟）,张联络,0431-88880001
+jilin,changchun,dehui,main,德惠市政府视频会议室（未接入）,王联络,0431-88880002
+"""
+
+
+def start_hub(workdir: Path, broker: Mosquitto) -> tuple[Path, subprocess.Popen[bytes]]:
+    """The provincial hub (`venue-hub run`) on the province's broker, with an inventory of two venues:
+    the simulated one and one that never reports (so the demo shows the `never` state too)."""
+    inventory = workdir / "hub-inventory.csv"
+    inventory.write_text(HUB_INVENTORY, encoding="utf-8")
+    config = workdir / "hub.toml"
+    config.write_text(
+        f'[hub]\nscope = "vc/jilin/#"\ndatabase = "sqlite:///{workdir / "hub.sqlite3"}"\n'
+        f'inventory = "{inventory}"\n\n[broker]\nurl = "{broker.url}"\n',
+        encoding="utf-8",
+    )
+    with (workdir / "hub.log").open("wb") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "hub", "run", "-c", str(config)], stderr=log_file)
+    return config, process
+
+
+def show_hub_view(config: Path, console: Console) -> None:
+    """What the province's office sees: `venue-hub venues`, read from the hub's database."""
+    console.rule("[bold]the hub's view: venue-hub venues[/]")
+    shown = subprocess.run(
+        [sys.executable, "-m", "hub", "venues", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "COLUMNS": str(max(console.width, 150))},
+    )
+    console.print(shown.stdout.rstrip() or shown.stderr.rstrip(), markup=False, highlight=False)
+
+
 def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="venue-agent-demo-"))
     (workdir / "broker").mkdir()
@@ -211,8 +248,12 @@ def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
         metrics_interval_s=5,
     )
     log_path = workdir / "agent.log"
-    console.print(f"[bold]venue-agent demo[/]: broker {broker.url}, config {config}, agent log {log_path}")
+    console.print(
+        f"[bold]venue-agent demo[/]: broker {broker.url}, config {config}, agent log {log_path}, "
+        f"hub database {workdir / 'hub.sqlite3'} (log {workdir / 'hub.log'})"
+    )
     hub = HubView(broker.port, console)
+    hub_config, hub_process = start_hub(workdir, broker)
     with log_path.open("wb") as log_file:
         agent = subprocess.Popen([sys.executable, "-m", "agent", "run", "-c", str(config)], stderr=log_file)
     stop = threading.Event()
@@ -242,9 +283,12 @@ def run_demo(seconds: float | None, outage: bool, console: Console) -> int:
         agent.send_signal(signal.SIGTERM)
         code = agent.wait(timeout=20)
         time.sleep(0.5)
+        show_hub_view(hub_config, console)
     finally:
         if agent.poll() is None:
             agent.kill()
+        hub_process.terminate()
+        hub_process.wait(timeout=20)
         hub.close()
         if video is not None:
             video.kill()

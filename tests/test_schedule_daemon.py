@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from tests.schema_check import assert_valid
 
 BASE = "vc/jilin/changchun/nongan/main"
+REPLY_TOPIC = f"{BASE}/cmd/replies/s"
 
 
 def test_cmd_schedule_and_checkpoints(broker, hub, start_agent):
@@ -27,10 +28,8 @@ def test_cmd_schedule_and_checkpoints(broker, hub, start_agent):
             ]
         }
     }
-    hub.publish(
-        f"{BASE}/cmd/schedule", json.dumps(schedule).encode(), response_topic=f"{BASE}/cmd/replies/s", correlation=b"s1"
-    )
-    reply = hub.wait_for(lambda m: m.topic == f"{BASE}/cmd/replies/s" and m.correlation == b"s1")[0].json()
+    hub.publish(f"{BASE}/cmd/schedule", json.dumps(schedule).encode(), response_topic=REPLY_TOPIC, correlation=b"s1")
+    reply = hub.wait_for(lambda m: m.topic == REPLY_TOPIC and m.correlation == b"s1")[0].json()
     assert reply["ok"] is True and reply["result"]["accepted"] == 1
 
     def checkpoint(code: str):
@@ -52,8 +51,8 @@ def test_cmd_schedule_and_checkpoints(broker, hub, start_agent):
 
     # A bad schedule is refused with an error reply, and the old one stays.
     bad = {"args": {"conferences": [{"id": "x", "kind": "weekly", "start": "2099-01-01T09:00:00"}]}}
-    hub.publish(f"{BASE}/cmd/schedule", json.dumps(bad).encode(), response_topic=f"{BASE}/cmd/replies/s", correlation=b"s2")
-    refused = hub.wait_for(lambda m: m.topic == f"{BASE}/cmd/replies/s" and m.correlation == b"s2")[0].json()
+    hub.publish(f"{BASE}/cmd/schedule", json.dumps(bad).encode(), response_topic=REPLY_TOPIC, correlation=b"s2")
+    refused = hub.wait_for(lambda m: m.topic == REPLY_TOPIC and m.correlation == b"s2")[0].json()
     assert refused["ok"] is False and refused["error"]["code"] == "cmd.bad_payload"
     assert "previous one stays" in refused["error"]["message"]["en"] and "kind" in refused["error"]["message"]["en"]
 

@@ -14,6 +14,7 @@ from tests.peers.hub import Hub
 from tests.schema_check import assert_valid
 
 BASE = "vc/jilin/changchun/nongan/main"
+REPLY_TOPIC = f"{BASE}/cmd/replies/t"
 
 
 def test_checkpoints_and_roll_call_run_the_selftest(broker, hub, start_agent, tmp_path):
@@ -39,10 +40,10 @@ sample_s = 2
         hub.publish(
             f"{BASE}/cmd/schedule",
             json.dumps({"args": {"conferences": [conference]}}).encode(),
-            response_topic=f"{BASE}/cmd/replies/t",
+            response_topic=REPLY_TOPIC,
             correlation=b"sched",
         )
-        assert hub.wait_for(lambda m: m.topic == f"{BASE}/cmd/replies/t" and m.correlation == b"sched")[0].json()["ok"] is True
+        assert hub.wait_for(lambda m: m.topic == REPLY_TOPIC and m.correlation == b"sched")[0].json()["ok"] is True
 
         # The power-on, roll-call and seating checkpoints (all due: the conference is 12 s away) each run the suite.
         reports = hub.wait_for(lambda m: m.topic == f"{BASE}/selftest", timeout=30, count=3)
@@ -58,8 +59,8 @@ sample_s = 2
         # During the conference, the hub's roll call: a correlated reply carrying the report.
         hub.wait_for(lambda m: m.topic == f"{BASE}/events" and m.json()["code"] == "timeline.meeting_start", timeout=20)
         far.loss = 0.0
-        hub.publish(f"{BASE}/cmd/selftest", b"{}", response_topic=f"{BASE}/cmd/replies/t", correlation=b"roll-1")
-        reply = hub.wait_for(lambda m: m.topic == f"{BASE}/cmd/replies/t" and m.correlation == b"roll-1", timeout=25)[0].json()
+        hub.publish(f"{BASE}/cmd/selftest", b"{}", response_topic=REPLY_TOPIC, correlation=b"roll-1")
+        reply = hub.wait_for(lambda m: m.topic == REPLY_TOPIC and m.correlation == b"roll-1", timeout=25)[0].json()
         assert_valid("reply", reply)
         assert reply["ok"] is True and reply["result"]["trigger"] == "command"
         assert reply["result"]["conference_id"] == "guo-0930" and reply["result"]["verdict"] == "pass"
@@ -77,8 +78,8 @@ sample_s = 2
 
         # Malformed roll calls get error replies; the agent carries on.
         for body in (b'{"args": {"framing": "yes"}}', b"[1,2"):
-            hub.publish(f"{BASE}/cmd/selftest", body, response_topic=f"{BASE}/cmd/replies/t", correlation=b"bad")
-        bad = hub.wait_for(lambda m: m.topic == f"{BASE}/cmd/replies/t" and m.correlation == b"bad", count=2)
+            hub.publish(f"{BASE}/cmd/selftest", body, response_topic=REPLY_TOPIC, correlation=b"bad")
+        bad = hub.wait_for(lambda m: m.topic == REPLY_TOPIC and m.correlation == b"bad", count=2)
         assert all(m.json()["ok"] is False for m in bad)
         assert {m.json()["error"]["code"] for m in bad} == {"cmd.bad_payload", "cmd.bad_json"}
         assert any("framing" in m.json()["error"]["message"]["en"] for m in bad)

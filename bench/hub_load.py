@@ -1,0 +1,323 @@
+"""The hub under a 10,000-venue fleet: ingest rate, publish → stored latency, database growth, hub CPU and
+memory, against mosquitto_sub draining the same stream (the broker-bound limit).
+
+Run: .venv/bin/python -m bench.hub_load [--venues 10000] [--scale 10] [--seconds 120] [--flood 100000]
+     [--database sqlite|postgresql|both]
+
+For each database, on one local mosquitto (`sim.broker.Mosquitto`), with one real `venue-hub run`:
+
+1. **steady**: the fleet (bench/hub_fleet.py) comes online (retained availability and status for every
+   venue), then sends its real per-venue traffic — status every 30 s, metrics every 60 s, an event every
+   300 s — with time compressed by `--scale` for `--seconds`. Measured: every event stored exactly once
+   (by id), the latency from the fleet handing an event to its MQTT client (`data.bench_sent`) to the
+   row's `received_at` (p50, p99, max), the hub's CPU and memory (psutil, sampled each second), and the
+   database's growth, expressed per venue-day of real traffic (`--seconds × --scale` of fleet time).
+2. **flood** (the ingest rate against its anchor): the hub is stopped (its persistent session stays),
+   `--flood` messages in the fleet's mix (status : metrics : event = 10 : 5 : 1) are published and queue
+   at the broker for the hub's session and for a persistent mosquitto_sub session; then mosquitto_sub
+   drains them to /dev/null (`-C`, timed) and the hub is started and drains them into the database
+   (timed from the first flood event stored to the last). Ratio = hub rate / mosquitto_sub rate.
+
+Targets (issue 12): nothing lost, p99 ≤ 1 s, ingest ≥ 0.5× the mosquitto_sub rate, on SQLite and on
+PostgreSQL. Loopback only; every phase bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from bench.hub_fleet import Fleet
+from hub.db.models import EventRecord, VenueStatus
+from sim.broker import Mosquitto
+from tests.peers.hub_process import HubProcess, write_hub_config
+
+SCOPE = "vc/jilin/#"
+ANCHOR_CLIENT = "bench-anchor"
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass
+class Sampler:
+    """CPU (% of one core) and RSS of one process, sampled in a thread once a second."""
+
+    pid: int
+    cpu: list[float] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Sampler:
+        process = psutil.Process(self.pid)
+        process.cpu_percent(None)
+
+        def loop() -> None:
+            while not self._stop.wait(1.0):
+                try:
+                    self.cpu.append(process.cpu_percent(None))
+                    self.rss.append(process.memory_info().rss)
+                except psutil.Error:
+                    return
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        return {
+            "cpu_mean_pct": round(statistics.fmean(self.cpu), 1) if self.cpu else 0.0,
+            "cpu_max_pct": round(max(self.cpu), 1) if self.cpu else 0.0,
+            "rss_max_mib": round(max(self.rss) / 2**20, 1) if self.rss else 0.0,
+        }
+
+
+def database_bytes(engine) -> int:
+    """Bytes the database holds: SQLite's used pages (the WAL included, free pages not), or PostgreSQL's
+    pg_database_size (which also counts dead row versions of replaced statuses until vacuum reuses them)."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            pages = connection.execute(text("PRAGMA page_count")).scalar_one()
+            free = connection.execute(text("PRAGMA freelist_count")).scalar_one()
+            size = connection.execute(text("PRAGMA page_size")).scalar_one()
+            return int((pages - free) * size)
+        return int(connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+
+
+def status_rows(engine) -> int:
+    with Session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(VenueStatus)) or 0)
+
+
+def stored_events(engine) -> int:
+    with Session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(EventRecord)) or 0)
+
+
+def event_latencies(engine) -> tuple[dict[str, float], list[str]]:
+    """Per stored event: received_at − data.bench_sent (s); and the ids stored."""
+    latencies: dict[str, float] = {}
+    with Session(engine) as session:
+        for event_id, payload, received in session.execute(
+            select(EventRecord.id, EventRecord.payload, EventRecord.received_at)
+        ):
+            sent = (payload.get("data") or {}).get("bench_sent")
+            if sent:
+                latencies[event_id] = received.timestamp() - float(sent)
+    return latencies, list(latencies)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def anchor_command(port: int, *extra: str) -> list[str]:
+    """mosquitto_sub on the anchor's persistent MQTT 5 session (clean start off, an hour's expiry), QoS 1."""
+    session = ["-V", "mqttv5", "-i", ANCHOR_CLIENT, "-c", "-x", "3600", "-q", "1", "-t", SCOPE]
+    return ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), *session, *extra]
+
+
+def anchor_session(port: int) -> None:
+    """Create mosquitto_sub's persistent session (subscribed, then gone), so the flood queues for it."""
+    subprocess.run(
+        anchor_command(port, "-E"),
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+
+
+def anchor_drain(port: int, count: int, timeout: float) -> float:
+    """Seconds mosquitto_sub takes to receive `count` queued messages (to /dev/null)."""
+    started = time.monotonic()
+    with open(os.devnull, "wb") as sink:
+        subprocess.run(
+            anchor_command(port, "-R", "-C", str(count)),
+            check=True,
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+        )
+    return time.monotonic() - started
+
+
+def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    postgres = None
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / 'hub.sqlite3'}"
+    else:
+        from tests.peers.postgres import PostgresServer
+
+        postgres = PostgresServer().start()
+        url = postgres.new_database("bench")
+    result: dict[str, Any] = {"database": kind}
+    extra = (
+        f"max_queued_messages {args.flood * 2 + 100_000}\nmax_queued_bytes 0\nmax_inflight_messages 1000\n"
+        "max_connections -1\n"
+    )
+    (workdir / "broker").mkdir(exist_ok=True)
+    broker = Mosquitto(workdir=workdir / "broker", extra_config=extra)
+    broker.start()
+    config = write_hub_config(
+        workdir / "hub", broker.url, url, scope=SCOPE, default_status_interval_s=30 / args.scale, gap_grace_s=30
+    )
+    hub = HubProcess(config, workdir / "hub" / "hub.log").start()
+    fleet = None
+    try:
+        hub.wait_connected(60)
+        engine = create_engine(url)
+        fleet = Fleet(broker.port, args.venues, connections=args.connections)
+        sampler = Sampler(hub.process.pid).start()  # type: ignore[union-attr]
+
+        # -- steady -------------------------------------------------------------------------------
+        online_started = time.monotonic()
+        fleet.online()
+        deadline = time.monotonic() + args.settle
+        while time.monotonic() < deadline and status_rows(engine) < args.venues:
+            time.sleep(0.5)
+        online_s = time.monotonic() - online_started
+        base_size = database_bytes(engine)  # every venue known and its status kept: growth starts here
+        started = time.monotonic()
+        fleet.run(args.seconds, args.scale)
+        publish_s = time.monotonic() - started
+        steady_messages = fleet.sent.total - 2 * args.venues
+        assert fleet.wait_acked(120), "the broker did not acknowledge every message"
+        sent_ids = set(fleet.sent.event_ids)
+        deadline = time.monotonic() + args.settle
+        while time.monotonic() < deadline and stored_events(engine) < len(sent_ids):
+            time.sleep(0.5)
+        time.sleep(2)  # the last statuses
+        steady_stats = sampler.stop()
+        latencies, stored_ids = event_latencies(engine)
+        statuses = status_rows(engine)
+        grown = database_bytes(engine) - base_size
+        venue_days = args.venues * args.seconds * args.scale / SECONDS_PER_DAY
+        values = list(latencies.values())
+        result["steady"] = {
+            "venues": args.venues,
+            "scale": args.scale,
+            "seconds": args.seconds,
+            "published": dict(fleet.sent.counts),
+            "online_burst_s": round(online_s, 1),
+            "publish_rate": round(steady_messages / publish_s),
+            "events_sent": len(sent_ids),
+            "events_stored": len(set(stored_ids) & sent_ids),
+            "events_lost": len(sent_ids - set(stored_ids)),
+            "events_unexpected": len(set(stored_ids) - sent_ids),
+            "venue_status_rows": statuses,
+            "latency_p50_ms": round(1000 * percentile(values, 0.5), 1) if values else None,
+            "latency_p99_ms": round(1000 * percentile(values, 0.99), 1) if values else None,
+            "latency_max_ms": round(1000 * max(values), 1) if values else None,
+            "db_growth_bytes": grown,
+            "db_bytes_per_venue_day": round(grown / venue_days) if venue_days else None,
+            **steady_stats,
+        }
+        print(json.dumps({kind: result["steady"]}, ensure_ascii=False), flush=True)
+
+        # -- flood: the hub's drain rate against mosquitto_sub's ------------------------------------
+        hub.stop()
+        anchor_session(broker.port)
+        before = set(fleet.sent.event_ids)
+        fleet.flood(args.flood)
+        assert fleet.wait_acked(300), "the broker did not acknowledge the flood"
+        flood_ids = set(fleet.sent.event_ids) - before
+        anchor_s = anchor_drain(broker.port, args.flood, timeout=600)
+        restarted = time.monotonic()
+        hub = HubProcess(config, workdir / "hub" / "hub.log", instance="1").start()
+        sampler = Sampler(hub.process.pid).start()  # type: ignore[union-attr]
+        deadline = time.monotonic() + args.settle + 600
+        while time.monotonic() < deadline and stored_events(engine) < len(before | flood_ids):
+            time.sleep(0.5)
+        wall_s = time.monotonic() - restarted
+        flood_stats = sampler.stop()
+        with Session(engine) as session:
+            rows = session.execute(
+                select(EventRecord.id, EventRecord.received_at).where(EventRecord.id.in_(list(flood_ids)))
+            ).all()
+        stored_flood = {row[0] for row in rows}
+        times = sorted(row[1].timestamp() for row in rows)
+        drain_s = (times[-1] - times[0]) if len(times) > 1 else float("nan")
+        hub_rate = args.flood / drain_s if drain_s and drain_s > 0 else 0.0
+        anchor_rate = args.flood / anchor_s
+        result["flood"] = {
+            "messages": args.flood,
+            "events": len(flood_ids),
+            "events_lost": len(flood_ids - stored_flood),
+            "mosquitto_sub_s": round(anchor_s, 2),
+            "mosquitto_sub_rate": round(anchor_rate),
+            "hub_drain_s": round(drain_s, 2),
+            "hub_wall_s_from_start": round(wall_s, 2),
+            "hub_rate": round(hub_rate),
+            "ratio": round(hub_rate / anchor_rate, 3),
+            **flood_stats,
+        }
+        print(json.dumps({kind: result["flood"]}, ensure_ascii=False), flush=True)
+        engine.dispose()
+    finally:
+        if fleet is not None:
+            fleet.close()
+        hub.ensure_dead()
+        broker.close()
+        if postgres is not None:
+            postgres.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--venues", type=int, default=10_000)
+    parser.add_argument("--scale", type=float, default=10.0, help="Time compression of the fleet's rates.")
+    parser.add_argument("--seconds", type=float, default=120.0, help="Length of the steady phase.")
+    parser.add_argument("--flood", type=int, default=100_000, help="Messages queued for the drain comparison.")
+    parser.add_argument("--connections", type=int, default=4, help="MQTT connections the fleet shares.")
+    parser.add_argument("--settle", type=float, default=120.0, help="Longest wait for the hub to catch up.")
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--json", type=Path, help="Also write the results here.")
+    args = parser.parse_args()
+    if shutil.which("mosquitto_sub") is None:
+        sys.exit("mosquitto_sub is not installed (Debian package mosquitto-clients)")
+    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    results = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}, "
+        f"Python {platform.python_version()}",
+        "runs": [],
+    }
+    for kind in kinds:
+        with tempfile.TemporaryDirectory(prefix=f"hub-load-{kind}-") as directory:
+            results["runs"].append(run_database(kind, args, Path(directory)))
+    for run in results["runs"]:
+        steady, flood = run["steady"], run["flood"]
+        print(
+            f"{run['database']}: steady {steady['publish_rate']} msg/s published, events lost {steady['events_lost']}, "
+            f"p50 {steady['latency_p50_ms']} ms, p99 {steady['latency_p99_ms']} ms, "
+            f"CPU {steady['cpu_mean_pct']} % (max {steady['cpu_max_pct']} %), RSS {steady['rss_max_mib']} MiB, "
+            f"{steady['db_bytes_per_venue_day']} B/venue-day; flood: hub {flood['hub_rate']} msg/s vs "
+            f"mosquitto_sub {flood['mosquitto_sub_rate']} msg/s = {flood['ratio']}×, lost {flood['events_lost']}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 BASE = "vc/jilin/changchun/nongan/main"
 
 
@@ -105,16 +107,64 @@ def hostile_retained(good: dict) -> dict[str, tuple[bytes | None, bytes | None, 
     }
 
 
+def good_status() -> dict:
+    """A status as the agent publishes it (the contract's own model, dumped)."""
+    from contract.findings import Finding, Message, Verdict
+    from contract.payloads import AgentInfo, OutboxState, Status, VenueRef
+
+    venue = VenueRef(
+        province="jilin", prefecture="changchun", county="nongan", id="main", name="会议室", level="county"
+    )
+    finding = Finding(
+        check="host.disk", verdict=Verdict.OK, code="host.disk_ok", message=Message(zh="充足", en="enough"), article="x"
+    )
+    status = Status(
+        ts="2026-12-02T06:00:00Z",
+        venue=venue,
+        agent=AgentInfo(version="1", hostname="h", pid=1, started_at="2026-12-02T05:00:00Z"),
+        overall=Verdict.OK,
+        checks={"host.disk": finding},
+        outbox=OutboxState(pending=0, dropped_metrics=0, dropped_events=0, held_in_memory=0),
+    )
+    return status.model_dump(mode="json", by_alias=True)
+
+
+def test_every_hostile_leaf_is_read_as_unknown_with_its_reason():
+    """The reading itself, case by case (the broker round trip is below, for a few of them)."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from agent.cli.status_view import exit_code, read_retained, render
+
+    good = json.dumps(good_status()).encode()
+    assert exit_code(read_retained({"availability": b"online", "status": good})) == 0
+    newer = json.dumps(good_status() | {"added_in_a_newer_minor": [1]}).encode()
+    assert exit_code(read_retained({"availability": b"online", "status": newer})) == 0  # additive change tolerated
+    for name, (status, selftest, leaf, reason) in hostile_retained(good_status()).items():
+        received = {"availability": b"online", "status": status or good} | ({"selftest": selftest} if selftest else {})
+        found = read_retained(received)
+        assert list(found["problems"]) == [leaf] and reason in found["problems"][leaf], (name, found["problems"])
+        assert exit_code(found) == 3, name
+        render(found | {"topic": BASE}, Console(file=StringIO(), width=120))  # and the table does not trip on it
+    offline = read_retained({"availability": b"offline", "status": b"[]"})
+    assert exit_code(offline) == 2  # offline stays CRITICAL even when the status is unreadable
+    assert read_retained({"availability": b"onl\xffine"})["problems"]["availability"] == "not UTF-8 text (byte 3)"
+
+
+@pytest.mark.timeout(300)  # seven CLI runs; each starts a Python that imports the whole agent
 def test_hostile_retained_payloads_are_unknown_with_a_reason_never_a_traceback(broker, hub, start_agent):
-    """A real status from the agent first, then each leaf overwritten on the broker, as a stray publisher could."""
+    """A real status from the agent first, then leaves overwritten on the broker, as a stray publisher could."""
     agent = start_agent(broker.url, flap_interval_s=3600, status_interval_s=1)
     good = hub.wait_for(lambda m: m.topic == f"{BASE}/status" and "host.disk" in m.json()["checks"])[-1].json()
     assert agent.stop() == 0  # nothing republishes over what the test retains below
     hub.client.publish(f"{BASE}/availability", b"online", qos=1, retain=True).wait_for_publish(5)
     good["venue"]["name"] = "[bold]会议室[/] [/nope]"  # rich markup in retained text is shown literally
-    good_status = json.dumps(good).encode()
-    for name, (status, selftest, leaf, reason) in hostile_retained(good).items():
-        hub.client.publish(f"{BASE}/status", status or good_status, qos=1, retain=True).wait_for_publish(5)
+    good_status_bytes = json.dumps(good).encode()
+    cases = hostile_retained(good)
+    for name in ("overall is a number", "nested 100 000 deep", "a self-test wrong-typed"):
+        status, selftest, leaf, reason = cases[name]
+        hub.client.publish(f"{BASE}/status", status or good_status_bytes, qos=1, retain=True).wait_for_publish(5)
         hub.client.publish(f"{BASE}/selftest", selftest or b"", qos=1, retain=True).wait_for_publish(5)
         for output in ("table", "--json"):
             result = status_cli(agent.config, "--timeout", "1", *(["--json"] if output == "--json" else []))
@@ -127,7 +177,7 @@ def test_hostile_retained_payloads_are_unknown_with_a_reason_never_a_traceback(b
                 first = result.stdout.splitlines()[0]
                 assert first.startswith(f"UNKNOWN: the retained {leaf} on {BASE}/{leaf} cannot be read: "), name
     # The good status again, with a markup-laden venue name: read, shown literally, exit as its verdict.
-    hub.client.publish(f"{BASE}/status", good_status, qos=1, retain=True).wait_for_publish(5)
+    hub.client.publish(f"{BASE}/status", good_status_bytes, qos=1, retain=True).wait_for_publish(5)
     hub.client.publish(f"{BASE}/selftest", b"", qos=1, retain=True).wait_for_publish(5)
     result = status_cli(agent.config, "--timeout", "1")
     assert result.returncode == 0 and "[bold]会议室[/] [/nope]" in result.stdout, result.stdout + result.stderr

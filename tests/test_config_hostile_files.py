@@ -102,14 +102,34 @@ def hostile_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     }
 
 
-def test_config_check_names_every_hostile_file_without_a_traceback_or_a_hang(tmp_path):
+CASES = [
+    "deep arrays",
+    "deep tables",
+    "deep value",
+    "FIFO",
+    "/dev/zero",
+    "a directory",
+    "huge",
+    "5000 digits",
+    "not UTF-8",
+    "year 9999",
+    "year 1",
+    "zone is a directory",
+    "NUL in a path",
+    "too many conferences",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_config_check_names_each_hostile_file_without_a_traceback_or_a_hang(tmp_path, case):
     cases = hostile_files(tmp_path)
-    for name, (path, expected) in cases.items():
-        result = config_check(path)
-        assert result.returncode == 2, (name, result.returncode, result.stderr[-800:])
-        assert "Traceback" not in result.stderr, (name, result.stderr[-2000:])
-        assert expected in result.stderr and str(path) in result.stderr, (name, result.stderr)
-        assert result.stdout == "", name
+    assert sorted(cases) == sorted(CASES)
+    path, expected = cases[case]
+    result = config_check(path)
+    assert result.returncode == 2, (result.returncode, result.stderr[-800:])
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert expected in result.stderr and str(path) in result.stderr, result.stderr
+    assert result.stdout == ""
 
 
 def test_load_config_raises_only_config_error_and_a_keeper_builds_from_whatever_passes(tmp_path):

@@ -632,7 +632,7 @@ class Agent:
         try:
             new = await asyncio.to_thread(load_config, self.config_path)
             password = resolve_password(new.broker)
-            schedule = ScheduleKeeper(new, self.clock)
+            schedule = await asyncio.to_thread(ScheduleKeeper, new, self.clock)  # reads the .ics: off the loop
         except ConfigError as exc:
             return self._reject_reload("; ".join(issue.render(exc.path) for issue in exc.issues))
         except SecretError as exc:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 from pydantic import ValidationError
 
-from agent.config.small_file import MIB, UnreadableFile, read_small_file
+from contract.small_file import MIB, UnreadableFile, read_small_file
 from agent.timeline import MAX_TITLE, Conference
 
 KINDS = ("national", "provincial", "department", "followup")

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from pydantic import TypeAdapter, ValidationError
 
 from agent.config.models import Settings
-from agent.config.small_file import MIB, UnreadableFile, read_small_file
+from contract.small_file import MIB, UnreadableFile, read_small_file
 from agent.schedule_ics import IcsError, read_ics
 from agent.timeline import MAX_CONFERENCES, Conference, Timeline
 

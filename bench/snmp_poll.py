@@ -26,7 +26,7 @@ from pathlib import Path
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from collectors.snmp.poll import poll_device
-from collectors.snmp.session import SnmpSession, SnmpTarget
+from collectors.snmp.session import SnmpSession, SnmpTarget, close_engine
 from sim.ports import free_port
 
 TABLES = ["1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1", "1.3.6.1.2.1.25.2.3.1", "1.3.6.1.2.1.25.3.3.1"]
@@ -142,7 +142,7 @@ async def measure(port: int, rounds: int, devices: int) -> None:
             f"{cpu / devices * 1e3:.1f} ms agent CPU per device, {ok}/{devices} complete"
         )
     finally:
-        engine.close_dispatcher()
+        await close_engine(engine)
 
 
 def main() -> None:

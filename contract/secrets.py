@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from contract.broker import BrokerConfig
+from contract.small_file import KIB, UnreadableFile, read_small_file
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,16 @@ class SecretError(Exception):
         super().__init__(f"{issue.field}: {issue.message}")
 
 
+MAX_SECRET_BYTES = 64 * KIB  # a password or key file; a FIFO or /dev/zero named by mistake must not hang or fill memory
+
+
 def _read_file(path: Path, field: str) -> str:
     try:
-        return path.read_text(encoding="utf-8").rstrip("\r\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SecretError(SecretIssue(field, f"cannot read {path}: {reason}")) from None
+        return read_small_file(path, MAX_SECRET_BYTES).decode("utf-8").rstrip("\r\n")
+    except UnreadableFile as exc:
+        raise SecretError(SecretIssue(field, f"cannot read {path}: {exc.reason}")) from None
+    except UnicodeDecodeError as exc:
+        raise SecretError(SecretIssue(field, f"cannot read {path}: not UTF-8 ({exc})")) from None
 
 
 def resolve_password(broker: BrokerConfig, environ: dict[str, str] | None = None) -> str | None:

@@ -72,7 +72,7 @@ class SnmpSimulator:
     async def _answers(self) -> bool:
         from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
-        from collectors.snmp.session import SnmpError, SnmpSession, SnmpTarget, parse_oid
+        from collectors.snmp.session import SnmpError, SnmpSession, SnmpTarget, close_engine, parse_oid
 
         engine = SnmpEngine()
         try:
@@ -84,7 +84,7 @@ class SnmpSimulator:
         except SnmpError:
             return False
         finally:
-            engine.close_dispatcher()
+            await close_engine(engine)
 
     def any_community(self) -> str:
         return "linux_host"

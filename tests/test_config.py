@@ -12,6 +12,7 @@ import pytest
 from agent.config import ConfigError, load_config, parse_config
 from agent.config.locate import index_lines, line_of
 from agent.config.secrets import SecretError, resolve_password
+from contract.broker import BrokerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = """\
@@ -233,3 +234,14 @@ def test_ssh_device_password_from_a_systemd_credential(tmp_path):
     assert resolve_password_fields(device, "ssh.devices[codec]", env) == "from-systemd"
     with pytest.raises(SecretError, match=r"ssh.devices\[codec\].password_credential"):
         resolve_password_fields(device, "ssh.devices[codec]", {})
+
+
+def test_a_password_file_that_is_a_fifo_or_endless_is_refused_not_waited_on(tmp_path):
+    """A mistyped password_file naming a FIFO hung `config check` and the start; /dev/zero would fill memory."""
+    fifo = tmp_path / "password"
+    os.mkfifo(fifo)
+    for path, reason in ((fifo, "FIFO"), (Path("/dev/zero"), "character device")):
+        broker = BrokerConfig(url="mqtt://127.0.0.1:1883", username="u", password_file=path)
+        with pytest.raises(SecretError, match=reason) as raised:
+            resolve_password(broker)
+        assert "broker.password_file" in str(raised.value)

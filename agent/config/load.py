@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from agent.config.locate import index_lines, line_of
 from agent.config.models import PATTERN_HINTS, Settings
-from agent.config.small_file import MIB, UnreadableFile, read_small_file
+from contract.small_file import MIB, UnreadableFile, read_small_file
 
 # A venue's config is a few kilobytes; past this it is not a config someone wrote.
 MAX_CONFIG_BYTES = 1 * MIB

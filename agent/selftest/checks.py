@@ -21,7 +21,7 @@ from agent.timeline import Conference
 from collectors.host import read_disk
 from collectors.net.clock import ntp_offset
 from collectors.net.path import icmp_echo, tcp_connect_echo, tcp_port, udp_echo
-from collectors.snmp.session import SnmpSession
+from collectors.snmp.session import SnmpSession, close_engine
 from contract.findings import Article, Finding, Verdict
 from probes.audio import AudioJudge
 from probes.clock import judge_clock
@@ -71,7 +71,7 @@ async def snmp_devices(settings: Settings) -> list[Finding]:
     try:
         results = await asyncio.gather(*(one(device) for device in config.devices))
     finally:
-        engine.close_dispatcher()
+        await close_engine(engine)
     return [finding for findings in results for finding in findings]
 
 

@@ -126,6 +126,22 @@ def event_latencies(engine) -> tuple[dict[str, float], list[str]]:
     return latencies, list(latencies)
 
 
+def wait_progress(probe, target: int, stall_s: float, limit_s: float) -> tuple[int, float]:
+    """Poll `probe()` until it reaches `target`, or stops growing for `stall_s`, or `limit_s` passes.
+    Returns the last value and the seconds waited (the hub may be behind, not stuck: wait while it moves)."""
+    started = last_change = time.monotonic()
+    last = probe()
+    while last < target:
+        now = time.monotonic()
+        if now - last_change > stall_s or now - started > limit_s:
+            break
+        time.sleep(0.5)
+        value = probe()
+        if value != last:
+            last, last_change = value, time.monotonic()
+    return last, time.monotonic() - started
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
@@ -170,7 +186,7 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
 
         postgres = PostgresServer().start()
         url = postgres.new_database("bench")
-    result: dict[str, Any] = {"database": kind}
+    result: dict[str, Any] = {"database": kind, "load_average_at_start": os.getloadavg()}
     extra = (
         f"max_queued_messages {args.flood * 2 + 100_000}\nmax_queued_bytes 0\nmax_inflight_messages 1000\n"
         "max_connections -1\n"
@@ -192,9 +208,7 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
         # -- steady -------------------------------------------------------------------------------
         online_started = time.monotonic()
         fleet.online()
-        deadline = time.monotonic() + args.settle
-        while time.monotonic() < deadline and status_rows(engine) < args.venues:
-            time.sleep(0.5)
+        wait_progress(lambda: status_rows(engine), args.venues, stall_s=30, limit_s=args.settle)
         online_s = time.monotonic() - online_started
         base_size = database_bytes(engine)  # every venue known and its status kept: growth starts here
         started = time.monotonic()
@@ -203,9 +217,7 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
         steady_messages = fleet.sent.total - 2 * args.venues
         assert fleet.wait_acked(120), "the broker did not acknowledge every message"
         sent_ids = set(fleet.sent.event_ids)
-        deadline = time.monotonic() + args.settle
-        while time.monotonic() < deadline and stored_events(engine) < len(sent_ids):
-            time.sleep(0.5)
+        _, catch_up_s = wait_progress(lambda: stored_events(engine), len(sent_ids), stall_s=30, limit_s=args.settle)
         time.sleep(2)  # the last statuses
         steady_stats = sampler.stop()
         latencies, stored_ids = event_latencies(engine)
@@ -222,7 +234,8 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
             "publish_rate": round(steady_messages / publish_s),
             "events_sent": len(sent_ids),
             "events_stored": len(set(stored_ids) & sent_ids),
-            "events_lost": len(sent_ids - set(stored_ids)),
+            "events_not_stored_yet": len(sent_ids - set(stored_ids)),
+            "catch_up_s": round(catch_up_s, 1),
             "events_unexpected": len(set(stored_ids) - sent_ids),
             "venue_status_rows": statuses,
             "latency_p50_ms": round(1000 * percentile(values, 0.5), 1) if values else None,
@@ -235,7 +248,11 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
         print(json.dumps({kind: result["steady"]}, ensure_ascii=False), flush=True)
 
         # -- flood: the hub's drain rate against mosquitto_sub's ------------------------------------
-        hub.stop()
+        try:
+            hub.stop(timeout=180)
+        except subprocess.TimeoutExpired:
+            hub.ensure_dead()
+            result["steady"]["hub_stop"] = "killed: did not stop within 180 s of SIGTERM"
         anchor_session(broker.port)
         before = set(fleet.sent.event_ids)
         fleet.flood(args.flood)
@@ -245,9 +262,7 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
         restarted = time.monotonic()
         hub = HubProcess(config, workdir / "hub" / "hub.log", instance="1").start()
         sampler = Sampler(hub.process.pid).start()  # type: ignore[union-attr]
-        deadline = time.monotonic() + args.settle + 600
-        while time.monotonic() < deadline and stored_events(engine) < len(before | flood_ids):
-            time.sleep(0.5)
+        wait_progress(lambda: stored_events(engine), len(before | flood_ids), stall_s=60, limit_s=args.settle + 900)
         wall_s = time.monotonic() - restarted
         flood_stats = sampler.stop()
         with Session(engine) as session:
@@ -271,7 +286,19 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
             "ratio": round(hub_rate / anchor_rate, 3),
             **flood_stats,
         }
-        print(json.dumps({kind: result["flood"]}, ensure_ascii=False), flush=True)
+        # every event of both phases, once the hub has caught up with everything: the loss figure
+        final_latencies, final_ids = event_latencies(engine)
+        all_sent = sent_ids | flood_ids
+        result["lost"] = {
+            "events_sent": len(all_sent),
+            "events_never_stored": len(all_sent - set(final_ids)),
+            "events_unexpected": len(set(final_ids) - all_sent),
+        }
+        steady_final = [final_latencies[i] for i in sent_ids if i in final_latencies]
+        # the p99 of every steady event, including those stored only after the catch-up wait
+        result["steady"]["latency_all_p99_ms"] = round(1000 * percentile(steady_final, 0.99)) if steady_final else None
+        result["load_average"] = os.getloadavg()
+        print(json.dumps({kind: {"flood": result["flood"], "lost": result["lost"]}}, ensure_ascii=False), flush=True)
         engine.dispose()
     finally:
         if fleet is not None:
@@ -309,11 +336,13 @@ def main() -> None:
     for run in results["runs"]:
         steady, flood = run["steady"], run["flood"]
         print(
-            f"{run['database']}: steady {steady['publish_rate']} msg/s published, events lost {steady['events_lost']}, "
+            f"{run['database']}: steady {steady['publish_rate']} msg/s published, "
+            f"not stored after {steady['catch_up_s']} s: {steady['events_not_stored_yet']}, "
             f"p50 {steady['latency_p50_ms']} ms, p99 {steady['latency_p99_ms']} ms, "
             f"CPU {steady['cpu_mean_pct']} % (max {steady['cpu_max_pct']} %), RSS {steady['rss_max_mib']} MiB, "
             f"{steady['db_bytes_per_venue_day']} B/venue-day; flood: hub {flood['hub_rate']} msg/s vs "
-            f"mosquitto_sub {flood['mosquitto_sub_rate']} msg/s = {flood['ratio']}×, lost {flood['events_lost']}"
+            f"mosquitto_sub {flood['mosquitto_sub_rate']} msg/s = {flood['ratio']}×; "
+            f"events never stored {run['lost']['events_never_stored']} of {run['lost']['events_sent']}"
         )
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 import uuid
@@ -20,10 +21,10 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import create_engine
 
 from contract.findings import Message
 from contract.payloads import Event, Severity, VenueRef
+from hub.db.engine import open_database
 from hub.incidents.config import SinkConfig
 from hub.incidents.desk import IncidentDesk
 from hub.incidents.formats import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, webhook_signature
@@ -31,6 +32,8 @@ from hub.incidents.incident import ConferenceRef
 from hub.incidents.ledger import Ledger
 from hub.incidents.rules import ScheduledConference, VenueInfo
 from tests.peers.http_sink import ROBOT_OK, HttpSink
+
+pytest_plugins = ["tests.peers.postgres"]  # the shared PostgreSQL server and the `database_url` fixture
 
 VENUE = "jilin/changchun/chaoyang/main"
 START = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 09:00 Beijing time
@@ -86,9 +89,9 @@ def sink(name: str, kind: str, url: str, **extra) -> SinkConfig:
 
 
 @contextmanager
-def running_desk(db: Path, sinks: list[SinkConfig], directory=None, **kwargs) -> Iterator[IncidentDesk]:
-    """The desk on its own thread and loop; closed (and its thread joined) on exit."""
-    engine = create_engine(f"sqlite:///{db}")
+def running_desk(db: Path | str, sinks: list[SinkConfig], directory=None, **kwargs) -> Iterator[IncidentDesk]:
+    """The desk on its own thread and loop (on an SQLite file, or a database URL); closed on exit."""
+    engine = open_database(db if isinstance(db, str) else f"sqlite:///{db}")
     desk = IncidentDesk(engine, sinks, directory or StaticDirectory([CONFERENCE]), **kwargs)
     thread = threading.Thread(target=asyncio.run, args=(desk.run(),), daemon=True)
     thread.start()
@@ -139,7 +142,7 @@ def test_webhook_500_twice_then_200_delivers_one_message_retried(tmp_path):
             wait_until(lambda: desk.status()["sinks"]["office"]["delivered"] == 1)
             time.sleep(0.5)  # nothing more may come
             status = desk.status()
-        ledger = Ledger(create_engine(f"sqlite:///{tmp_path / 'hub.db'}"))
+        ledger = Ledger(open_database(f"sqlite:///{tmp_path / 'hub.db'}"))
         delivery = ledger.deliveries(f"event:{incident_event.id}")["office"]
     assert [p.status for p in server.requests] == [500, 500, 200]
     assert len({p.body for p in posts}) == 1, "every retry posts the same message"
@@ -159,7 +162,8 @@ def test_webhook_500_twice_then_200_delivers_one_message_retried(tmp_path):
     assert status["sinks"]["office"]["last_error"] == "HTTP 500"
 
 
-def test_wecom_text_and_markdown_carry_contacts_chinese_first(tmp_path):
+def test_wecom_text_and_markdown_carry_contacts_chinese_first(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
     with HttpSink(then=ROBOT_OK) as server:
         sinks = [
             sink("wecom-text", "wecom", server.url("/text?key=KEY1"), format="text"),
@@ -187,6 +191,8 @@ def test_wecom_text_and_markdown_carry_contacts_chinese_first(tmp_path):
     assert '<font color="warning">' in markdown["markdown"]["content"]
     assert "张联络" in markdown["markdown"]["content"]
     assert len(markdown["markdown"]["content"].encode()) <= 4096
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "wecom-text" in logged and "KEY1" not in logged and "KEY2" not in logged, "a robot's key is a secret"
 
 
 def test_dingtalk_signed_url_checks_out_like_the_robot_does(tmp_path):
@@ -262,8 +268,8 @@ def test_a_sink_that_is_down_is_reported_and_holds_nothing_up(tmp_path):
     assert tallies["alive"].delivered == 50 and tallies["alive"].failed_attempts == 0
 
 
-def test_one_incident_is_sent_once_across_repeats_restarts_and_two_desks(tmp_path):
-    db = tmp_path / "hub.db"
+def test_one_incident_is_sent_once_across_repeats_restarts_and_two_desks(database_url: str):
+    db = database_url
     with HttpSink([(503, b"")] * 3, then=(200, b"{}")) as server:
         config = sink("office", "webhook", server.url(), backoff_initial_s=1.0, backoff_max_s=1.0)
         repeated = event()

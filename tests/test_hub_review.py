@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from hub.db.engine import open_database
-from hub.reports.common import Window, online_seconds
+from hub.reports.common import Window, known_seconds, online_seconds
 from tests.test_hub_review_scenario import (
     CHANGCHUN,
     CONFERENCE_ID,
@@ -148,7 +148,10 @@ def test_online_seconds_from_transitions():
     ]
     assert online_seconds(flap, window, "online") == 55 * 60
     assert online_seconds([], window, "online") == 3600
-    assert online_seconds([], window, "never") == 0
+    assert online_seconds([], window, "never") == 0 and known_seconds([], window, "never") == 0
+    first_heard = [Row(START + timedelta(minutes=15), "never", "online")]
+    assert online_seconds(first_heard, window, "online") == 45 * 60
+    assert known_seconds(first_heard, window, "online") == 45 * 60, "before it was first heard: unknown"
     late = [Row(START + timedelta(minutes=10), "offline", "online")]
     assert online_seconds(late, window, "online") == 50 * 60, "offline until its first transition said otherwise"
     before = [Row(START - timedelta(hours=1), "online", "offline")]

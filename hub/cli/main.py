@@ -26,3 +26,4 @@ main.add_command(rollcall)
 # ---- Commands registered by the sinks/reports engineer (one line each, below this marker) -------------
 main.add_command(__import__("hub.cli.review", fromlist=["review_command"]).review_command)
 main.add_command(__import__("hub.cli.evaluate", fromlist=["evaluate_command"]).evaluate_command)
+main.add_command(__import__("hub.incidents.cli", fromlist=["incidents_command"]).incidents_command)

@@ -140,22 +140,23 @@ class Ledger:
         One transaction of INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL both have it): a row
         already there (another process, an earlier run) is left alone, so a sink never gets one twice."""
         with self.engine.begin() as conn:
-            new = (
-                conn.execute(
-                    _insert_new(conn, incident_table).values(
-                        key=incident.key,
-                        kind=incident.kind,
-                        code=incident.code,
-                        severity=incident.severity,
-                        venue=incident.venue,
-                        conference_id=incident.conference.id if incident.conference else None,
-                        at=incident.at,
-                        created_at=now,
-                        payload=incident.to_json(),
-                    )
-                ).rowcount
-                == 1
-            )
+            # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT through SQLAlchemy
+            inserted = conn.execute(
+                _insert_new(conn, incident_table)
+                .values(
+                    key=incident.key,
+                    kind=incident.kind,
+                    code=incident.code,
+                    severity=incident.severity,
+                    venue=incident.venue,
+                    conference_id=incident.conference.id if incident.conference else None,
+                    at=incident.at,
+                    created_at=now,
+                    payload=incident.to_json(),
+                )
+                .returning(incident_table.c.key)
+            ).first()
+            new = inserted is not None
             for sink in sinks:
                 conn.execute(
                     _insert_new(conn, delivery_table).values(
@@ -200,8 +201,9 @@ class Ledger:
                         free,
                     )
                     .values(lease_owner=self.owner, lease_until=now + LEASE)
-                ).rowcount
-                if taken != 1:
+                    .returning(delivery_table.c.incident_key)
+                ).first()
+                if taken is None:
                     continue
                 payload = conn.execute(select(incident_table.c.payload).where(incident_table.c.key == key)).scalar_one()
             claimed.append(Due(Incident.from_json(payload), sink, attempts + 1))

@@ -23,6 +23,10 @@ from hub.incidents.incident import Incident
 from hub.incidents.texts import render
 
 log = logging.getLogger(__name__)
+# httpx logs every request's full URL at INFO (httpcore at DEBUG); a robot's URL holds its key, so
+# neither may log below WARNING in the hub process. The desk logs each attempt itself, by sink name.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 ANSWER_READ_LIMIT = 64 * 1024  # a robot's answer is a few dozen bytes; read no more than this
 
 

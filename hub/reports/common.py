@@ -5,7 +5,8 @@
 - *Alerts* are the venue's events at warning or critical raised during the conference (the same
   rule the incident desk applies, hub/incidents/rules.py), whether or not a sink was configured.
 - *Availability* is reconstructed from the venue's state transitions: how many seconds of a window
-  the venue was `online`.
+  the venue was `online`, out of those the hub knew its state (before the hub first heard of a venue
+  its state is `never`: unknown, neither online nor offline).
 """
 
 from __future__ import annotations
@@ -143,22 +144,31 @@ def state_at(transitions: list[AvailabilityTransition], at: datetime, current: s
     return state if state is not None else current
 
 
-def online_seconds(transitions: list[AvailabilityTransition], window: Window, current: str) -> float:
-    """Seconds of `window` the venue was `online`."""
+def state_seconds(transitions: list[AvailabilityTransition], window: Window, current: str) -> dict[str, float]:
+    """Seconds of `window` spent in each state. `never` means the hub had not heard of the venue yet:
+    that time is its state unknown, not a time it was offline."""
+    totals: dict[str, float] = {}
     state = state_at(transitions, window.start, current)
     cursor = window.start
-    total = 0.0
     for row in transitions:
         if row.at <= window.start:
             continue
         if row.at >= window.end:
             break
-        if state == "online":
-            total += (row.at - cursor).total_seconds()
+        totals[state] = totals.get(state, 0.0) + (row.at - cursor).total_seconds()
         state, cursor = row.state, row.at
-    if state == "online":
-        total += (window.end - cursor).total_seconds()
-    return max(0.0, total)
+    totals[state] = totals.get(state, 0.0) + (window.end - cursor).total_seconds()
+    return {k: max(0.0, v) for k, v in totals.items() if v > 0}
+
+
+def online_seconds(transitions: list[AvailabilityTransition], window: Window, current: str) -> float:
+    """Seconds of `window` the venue was `online`."""
+    return state_seconds(transitions, window, current).get("online", 0.0)
+
+
+def known_seconds(transitions: list[AvailabilityTransition], window: Window, current: str) -> float:
+    """Seconds of `window` the hub knew the venue's state (online, offline or silent)."""
+    return sum(v for k, v in state_seconds(transitions, window, current).items() if k != "never")
 
 
 def losses_in(transitions: list[AvailabilityTransition], window: Window) -> list[AvailabilityTransition]:

@@ -42,7 +42,7 @@ from hub.reports.common import (
     conference_window,
     contacts_row,
     losses_in,
-    online_seconds,
+    state_seconds,
     transitions_by_venue,
     venues_in_scope,
     year_window,
@@ -214,8 +214,9 @@ def _metrics(session: Session, venue: Venue, period: Window, until: datetime, no
     losses = 0
     for window in attended.values():
         clipped = Window(window.start, min(window.end, now))
-        observed += clipped.seconds
-        online += online_seconds(transitions, clipped, current)
+        states = state_seconds(transitions, clipped, current)
+        observed += sum(v for k, v in states.items() if k != "never")
+        online += states.get("online", 0.0)
         losses += len(losses_in(transitions, clipped))
     availability = _pct(online, observed)
 

@@ -42,7 +42,7 @@ METRICS: dict[str, str] = {
     "availability_losses": "times the venue went offline or silent during a conference",
     "art17_ok_pct": "mean over held conferences of the lowest Art. 17 ok share, %",
     "art17_not_ok_pct": "100 − art17_ok_pct",
-    "availability_pct": "share of scheduled conference time the venue was online, %",
+    "availability_pct": "share of conference time the venue was online, of the time its state was known, %",
     "availability_lost_pct": "100 − availability_pct",
     "event_gaps": "runs of event seq numbers that never arrived (evidence of loss)",
 }

@@ -22,7 +22,6 @@ from hub.cli.common import config_option, database_or_exit, print_json, settings
 from hub.reports.evaluation import Evaluation, build_evaluation
 from hub.reports.scoring import RulesError, load_rules
 from hub.reports.texts import heading_lines
-from hub.reports.xlsx import write_evaluation
 
 
 def console() -> Console:
@@ -104,6 +103,8 @@ def evaluate_command(
     finally:
         engine.dispose()
     if xlsx_path is not None:
+        from hub.reports.xlsx import write_evaluation  # openpyxl takes a second to import: only when asked for
+
         try:
             write_evaluation(evaluation, rules, xlsx_path)
         except OSError as exc:

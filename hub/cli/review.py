@@ -20,7 +20,6 @@ from hub.cli.common import config_option, database_or_exit, print_json, settings
 from hub.reports.common import local_text
 from hub.reports.review import Review, build_review
 from hub.reports.texts import heading_lines, verdict_name
-from hub.reports.xlsx import write_review
 
 STYLES = {"ok": "green", "warn": "yellow", "fail": "red", "unknown": "dim"}
 
@@ -97,6 +96,8 @@ def review_command(config_path: Path, conference_id: str, as_json: bool, xlsx_pa
     finally:
         engine.dispose()
     if xlsx_path is not None:
+        from hub.reports.xlsx import write_review  # openpyxl takes a second to import: only when asked for
+
         try:
             write_review(review, xlsx_path)
         except OSError as exc:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -46,8 +47,9 @@ CONTACTS = {
 class StaticDirectory:
     """What the hub database would answer, fixed for a test (the database-backed one is tested with the hub)."""
 
-    def __init__(self, conferences: list[ScheduledConference]):
+    def __init__(self, conferences: list[ScheduledConference], down: dict[str, str] | None = None):
         self.conferences = conferences
+        self.down = down or {}  # venue → state, for the pre-conference sweep
 
     def venue(self, venue_key: str) -> VenueInfo | None:
         return VenueInfo("朝阳区主会场", CONTACTS) if venue_key == VENUE else None
@@ -60,6 +62,10 @@ class StaticDirectory:
 
     def conferences_between(self, venue_key: str, start: datetime, end: datetime) -> list[ScheduledConference]:
         return [c for c in self.conferences if c.ref.start <= end and c.end >= start]
+
+    def not_ready(self, start: datetime, end: datetime) -> list[tuple[str, str, ScheduledConference]]:
+        due = [c for c in self.conferences if c.ref.start <= end and c.end > start]
+        return [(venue, state, c) for venue, state in self.down.items() for c in due]
 
 
 CONFERENCE = ScheduledConference(ConferenceRef("sheng-1202", "全省视频会议", START), START + timedelta(hours=2))
@@ -325,3 +331,81 @@ def test_which_events_and_state_changes_are_incidents(tmp_path):
     silent = bodies[f"availability:sheng-1202:{VENUE}:silent"]
     assert silent["severity"] == "critical" and silent["code"] == "incident.silent_during_conference"
     assert bodies[f"event:{in_window.id}"]["conference"]["id"] == "sheng-1202"
+
+
+def test_the_sweep_reports_a_venue_already_down_when_the_window_opens(tmp_path):
+    soon = ScheduledConference(
+        ConferenceRef("soon", "即将召开的会议", datetime.now(UTC) + timedelta(minutes=50)),
+        datetime.now(UTC) + timedelta(minutes=110),
+    )
+    directory = StaticDirectory([soon], down={VENUE: "never"})
+    with HttpSink(then=(200, b"{}")) as server, running_desk(tmp_path / "hub.db", [office(server)], directory) as desk:
+        (post,) = server.wait_for(1)
+        desk.on_state(VENUE, "silent", "offline", datetime.now(UTC))  # another state: another incident
+        server.wait_for(2)
+        desk.on_state(VENUE, "online", "offline", datetime.now(UTC))  # the same one again: nothing
+        time.sleep(1.0)
+    body = post.json()
+    assert body["key"] == f"availability:soon:{VENUE}:never" and body["code"] == "incident.not_ready_before_conference"
+    assert body["message"]["zh"].startswith("会前未就绪：距会议「即将召开的会议」开始还有")
+    assert re.fullmatch(
+        "not ready for a conference: 朝阳区主会场 is never heard from with (49|50) min to go before “即将召开的会议”",
+        body["message"]["en"],
+    )
+    assert body["severity"] == "warning" and body["contacts"]["liaison"]["name"] == "张联络"
+    assert [p.json()["key"] for p in server.requests] == [
+        f"availability:soon:{VENUE}:never",
+        f"availability:soon:{VENUE}:offline",
+    ]
+
+
+def test_the_database_directory_finds_scheduled_venues_and_those_not_ready(database_url: str):
+    from sqlalchemy.orm import Session
+
+    from hub.db.models import Conference, ConferenceVenue, Venue
+    from hub.incidents.directory import DatabaseDirectory
+
+    engine = open_database(database_url)
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        for key, state in ((VENUE, "offline"), ("jilin/changchun/chaoyang/second", "online")):
+            province, prefecture, county, venue_id = key.split("/")
+            session.add(
+                Venue(
+                    key=key,
+                    province=province,
+                    prefecture=prefecture,
+                    county=county,
+                    venue_id=venue_id,
+                    name="朝阳区主会场",
+                    contacts=CONTACTS,
+                    state=state,
+                )
+            )
+        for conference_id, start in (("soon", now + timedelta(minutes=90)), ("later", now + timedelta(hours=5))):
+            session.add(
+                Conference(
+                    id=conference_id,
+                    title=conference_id,
+                    kind="provincial",
+                    start=start,
+                    duration_min=60,
+                    scope="vc/jilin/#",
+                    pushed_at=now,
+                    payload={},
+                )
+            )
+        session.flush()
+        for conference_id in ("soon", "later"):
+            for key in (VENUE, "jilin/changchun/chaoyang/second"):
+                session.add(ConferenceVenue(conference_id=conference_id, venue_key=key, pushed_at=now, accepted=True))
+        session.commit()
+    directory = DatabaseDirectory(engine)
+    assert directory.venue(VENUE) == VenueInfo("朝阳区主会场", CONTACTS)
+    assert [c.ref.id for c in directory.conferences_between(VENUE, now, now + timedelta(hours=2))] == ["soon"]
+    assert directory.conference_at(VENUE, now + timedelta(minutes=100)).id == "soon"
+    assert directory.conference_at(VENUE, now) is None
+    assert [(v, s, c.ref.id) for v, s, c in directory.not_ready(now, now + timedelta(hours=2))] == [
+        (VENUE, "offline", "soon")
+    ]
+    engine.dispose()

@@ -40,6 +40,7 @@ from hub.incidents.rules import (
     Directory,
     event_incident,
     is_candidate_event,
+    not_ready_incident,
     state_incident,
 )
 from hub.incidents.sinks import Sink
@@ -50,6 +51,7 @@ QUEUE_LIMIT = 10_000
 IDLE_POLL_S = 5.0  # a sink loop looks at the ledger at least this often (rows of other processes, restarts)
 ERROR_PAUSE_S = 2.0  # after a database error in a loop, before it tries again
 CLAIM_BATCH = 10
+SWEEP_EVERY_S = 60.0  # rule 3: venues already down when a conference comes within the window
 
 
 def _utc_now() -> datetime:
@@ -81,6 +83,7 @@ class IncidentDesk:
         self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=queue_limit)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._intake_wake: asyncio.Event | None = None
+        self._sweep_wake: asyncio.Event | None = None
         self._sink_wake: dict[str, asyncio.Event] = {}
         self._closing = False
         self.dropped = 0
@@ -120,6 +123,7 @@ class IncidentDesk:
         """Until close(): take in queued items, deliver due incidents. Returns after close()."""
         self._loop = asyncio.get_running_loop()
         self._intake_wake = asyncio.Event()
+        self._sweep_wake = asyncio.Event()
         self._sink_wake = {sink.name: asyncio.Event() for sink in self.sinks}
         if not self._queue.empty():
             self._intake_wake.set()
@@ -131,7 +135,10 @@ class IncidentDesk:
                 log.error("incident ledger unavailable: %s", exc)
                 await self._pause(self._intake_wake, ERROR_PAUSE_S)
         async with httpx.AsyncClient(follow_redirects=False) as client:
-            tasks = [asyncio.create_task(self._intake_loop(), name="incident-intake")]
+            tasks = [
+                asyncio.create_task(self._intake_loop(), name="incident-intake"),
+                asyncio.create_task(self._sweep_loop(), name="incident-sweep"),
+            ]
             tasks += [
                 asyncio.create_task(self._sink_loop(client, sink), name=f"sink-{sink.name}")
                 for sink in self.sinks
@@ -148,6 +155,7 @@ class IncidentDesk:
         """Stop after the attempts in flight (each bounded by its sink's timeout). Safe from any thread."""
         self._closing = True
         self._nudge(self._intake_wake)
+        self._nudge(self._sweep_wake)
         for event in self._sink_wake.values():
             self._nudge(event)
 
@@ -174,6 +182,28 @@ class IncidentDesk:
                 self.lookup_errors += 1
                 log.exception("incident desk: could not handle a %s from %s", item[0], item[1])
                 await asyncio.sleep(ERROR_PAUSE_S)
+
+    async def _sweep_loop(self) -> None:
+        """Every SWEEP_EVERY_S: venues scheduled within the window that are not online (rule 3)."""
+        while not self._closing:
+            try:
+                for incident in await asyncio.to_thread(self._sweep, self.clock()):
+                    await self._raise(incident)
+            except Exception:
+                self.lookup_errors += 1
+                log.exception("incident desk: the pre-conference sweep failed")
+            await self._pause(self._sweep_wake, SWEEP_EVERY_S)
+
+    def _sweep(self, now: datetime) -> list[Incident]:
+        found = []
+        for venue_key, state, conference in self.directory.not_ready(now, now + PRE_CONFERENCE_WINDOW):
+            key = f"availability:{conference.ref.id}:{venue_key}:{state}"
+            if self.ledger.exists(key):
+                continue
+            incident = not_ready_incident(venue_key, state, now, self.directory.venue(venue_key), conference)
+            if incident is not None:
+                found.append(incident)
+        return found
 
     def _evaluate(self, item: tuple[Any, ...]) -> Incident | None:
         """Look the item up and apply the rules (on a worker thread: it reads the database)."""

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.models import Conference, ConferenceVenue, Venue
 from hub.incidents.incident import ConferenceRef
-from hub.incidents.rules import ScheduledConference, VenueInfo
+from hub.incidents.rules import NOT_READY_STATES, ScheduledConference, VenueInfo
 
 LONGEST_CONFERENCE = timedelta(hours=12)  # bounds the index range scanned for conferences in progress
 
@@ -64,3 +64,21 @@ class DatabaseDirectory:
     def conferences_between(self, venue_key: str, start: datetime, end: datetime) -> list[ScheduledConference]:
         with Session(self.engine) as session:
             return [ScheduledConference(_ref(c), _end(c)) for c in self._scheduled(session, venue_key, start, end)]
+
+    def not_ready(self, start: datetime, end: datetime) -> list[tuple[str, str, ScheduledConference]]:
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(Conference, Venue.key, Venue.state)
+                .join(ConferenceVenue, ConferenceVenue.conference_id == Conference.id)
+                .join(Venue, Venue.key == ConferenceVenue.venue_key)
+                .where(
+                    Conference.start <= end,
+                    Conference.start >= start - LONGEST_CONFERENCE,
+                    Venue.state.in_(NOT_READY_STATES),
+                )
+            ).all()
+            return [
+                (key, state, ScheduledConference(_ref(conference), _end(conference)))
+                for conference, key, state in rows
+                if _end(conference) > start
+            ]

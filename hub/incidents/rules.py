@@ -12,6 +12,10 @@ Two rules, pure functions of what the desk looked up, so they are tested without
    stop) or `silent` (nothing heard for longer than its status interval allows) within
    PRE_CONFERENCE_WINDOW before the start of a conference it is scheduled for, or while that
    conference is running. Keyed per conference, venue and state, so a flapping venue is one incident.
+3. **A venue not ready when the window opens.** A venue already `offline`, `silent` or `never` heard
+   from when a conference it is scheduled for comes within PRE_CONFERENCE_WINDOW (the desk sweeps for
+   these every SWEEP_EVERY_S): it went down earlier, so rule 2 never saw it. Same key as rule 2, so a
+   venue is reported once per conference and state whichever rule sees it first.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from typing import Any, Protocol
 
 from contract.payloads import Event, Severity
 from hub.incidents.incident import ConferenceRef, Incident, contacts_from
-from hub.incidents.texts import render
+from hub.incidents.texts import STATE_NAMES, render
 
 PRE_CONFERENCE_WINDOW = timedelta(hours=2)
 INCIDENT_SEVERITIES = frozenset({Severity.WARNING, Severity.CRITICAL})
 NOT_INCIDENTS = frozenset({"conference.summary"})
 LOST_STATES = frozenset({"offline", "silent"})
+NOT_READY_STATES = frozenset({"offline", "silent", "never"})
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,11 @@ class Directory(Protocol):
 
     def conferences_between(self, venue_key: str, start: datetime, end: datetime) -> list[ScheduledConference]:
         """Conferences the venue is scheduled for whose window [start, end] overlaps the given one."""
+        ...
+
+    def not_ready(self, start: datetime, end: datetime) -> list[tuple[str, str, ScheduledConference]]:
+        """(venue, state, conference) for every venue in NOT_READY_STATES scheduled for a conference
+        that starts in [start, end] or is running at `start`."""
         ...
 
 
@@ -129,4 +139,38 @@ def state_incident(
         liaison=liaison,
         technical_head=technical,
         extra={"state": state, "minutes_before_start": minutes, "during_conference": running},
+    )
+
+
+def not_ready_incident(
+    venue_key: str, state: str, at: datetime, info: VenueInfo | None, conference: ScheduledConference
+) -> Incident | None:
+    """Rule 3: the incident for a venue found `state` at `at` with `conference` due within the window."""
+    start = conference.ref.start
+    if state not in NOT_READY_STATES or start is None or conference.end <= at or start - at > PRE_CONFERENCE_WINDOW:
+        return None
+    minutes = max(0, math.ceil((start - at).total_seconds() / 60))
+    name = info.name if info else venue_key
+    liaison, technical = contacts_from(info.contacts if info else None)
+    zh, en = STATE_NAMES[state]
+    return Incident(
+        key=f"availability:{conference.ref.id}:{venue_key}:{state}",
+        kind="availability",
+        code="incident.not_ready_before_conference",
+        severity="critical" if minutes <= 30 else "warning",
+        venue=venue_key,
+        venue_name=name,
+        at=at,
+        message=render(
+            "incident.not_ready_before_conference",
+            venue_name=name,
+            title=conference.ref.title or conference.ref.id,
+            minutes=minutes,
+            state_zh=zh,
+            state_en=en,
+        ),
+        conference=conference.ref,
+        liaison=liaison,
+        technical_head=technical,
+        extra={"state": state, "minutes_before_start": minutes, "found_by": "sweep"},
     )

@@ -30,6 +30,10 @@ INCIDENT_TEXTS: dict[str, tuple[str, str]] = {
         "会议进行中失联：{venue_name} 在会议「{title}」进行中无任何上报",
         "silent during a conference: {venue_name} stopped reporting while “{title}” is running",
     ),
+    "incident.not_ready_before_conference": (
+        "会前未就绪：距会议「{title}」开始还有 {minutes} 分钟，{venue_name} 当前{state_zh}",
+        "not ready for a conference: {venue_name} is {state_en} with {minutes} min to go before “{title}”",
+    ),
     "sink.attempt_failed": (
         "通知渠道 {sink} 第 {attempt} 次发送失败（{reason}），{delay:.1f} 秒后重试",
         "sink {sink}: attempt {attempt} failed ({reason}), retrying in {delay:.1f} s",
@@ -59,6 +63,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "liaison": ("会务联络员", "Liaison"),
     "technical_head": ("技术保障负责人", "Technical head"),
     "none": ("未登记", "not on file"),
+}
+
+STATE_NAMES: dict[str, tuple[str, str]] = {
+    "offline": ("离线", "offline"),
+    "silent": ("无任何上报（失联）", "silent"),
+    "never": ("从未上报（未接入）", "never heard from"),
 }
 
 SEVERITY_NAMES: dict[str, tuple[str, str]] = {

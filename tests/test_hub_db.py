@@ -12,7 +12,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hub.db.engine import DatabaseUrlError, current_revision, head_revision, normalise_url, open_database
+from hub.db.engine import HEAD_REVISION, DatabaseUrlError, current_revision, head_revision, normalise_url, open_database
 from hub.db.models import EventRecord, Venue
 
 pytest_plugins = ["tests.peers.postgres"]  # the shared PostgreSQL server and the `database_url` fixture
@@ -41,7 +41,7 @@ def _insert_ignore(engine, table, rows):
 
 def test_migrated_to_head_with_every_table(database_url: str) -> None:
     engine = open_database(database_url)
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() == HEAD_REVISION == "0001"
     assert set(inspect(engine).get_table_names()) >= EXPECTED_TABLES
     # Opening again is a no-op (already at head).
     assert current_revision(open_database(database_url)) == "0001"

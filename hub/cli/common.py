@@ -6,15 +6,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import Engine
 
 from hub.config.inventory import Inventory, InventoryError, load_inventory
 from hub.config.load import HubConfigError, load_settings
 from hub.config.models import HubSettings
-from hub.db.engine import open_database
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_UNKNOWN = 0, 1, 2, 3
 
@@ -51,6 +52,8 @@ def inventory_or_exit(settings: HubSettings) -> Inventory:
 
 
 def database_or_exit(settings: HubSettings) -> Engine:
+    from hub.db.engine import open_database
+
     try:
         return open_database(settings.hub.database)
     except Exception as exc:  # any driver's connection error: say which database, not a traceback

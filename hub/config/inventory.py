@@ -26,7 +26,7 @@ REQUIRED = ("province", "prefecture", "county", "id", "name")
 ROLES = ("liaison", "technical_head", "meeting_head")
 CONTACT_COLUMNS = tuple(f"{role}_{part}" for role in ROLES for part in ("name", "phone"))
 MAX_INVENTORY_BYTES = 32 * 1_048_576
-PHONE_PATTERN = r"^\+?[0-9][0-9 -]{2,31}$"
+PHONE_PATTERN = r"^\+?[0-9][0-9 -]{4,30}$"  # as the agent's [contacts]
 
 
 class InventoryError(Exception):

@@ -19,15 +19,19 @@ import contextlib
 import fcntl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The newest revision in migrations/versions (a test checks it against Alembic's own view), so that a
+# database already at head is recognised with one query and without importing Alembic (a CLI command
+# starts faster).
+HEAD_REVISION = "0001"
 MIGRATION_LOCK_ID = 0x76656E75  # "venu": the advisory lock key the hub's migrations hold on PostgreSQL
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -76,6 +80,8 @@ def create_hub_engine(url: str | URL) -> Engine:
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -107,19 +113,27 @@ def _migration_lock(engine: Engine) -> Iterator[Connection]:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None when it was never migrated)."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
 
 
 def head_revision() -> str | None:
+    """The newest revision, as Alembic reads it from migrations/versions."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def open_database(url: str | URL) -> Engine:
     """An Engine on `url` whose schema is at the newest migration (migrating it first if needed)."""
     engine = create_hub_engine(url)
-    if current_revision(engine) == head_revision():
+    if current_revision(engine) == HEAD_REVISION:
         return engine
+    from alembic import command
+
     with _migration_lock(engine) as connection:
         command.upgrade(alembic_config(connection), "head")
         connection.commit()

@@ -10,12 +10,16 @@
   acknowledged, so the broker delivers the message again (the store de-duplicates it).
 - **Receive Maximum** bounds the messages in flight to this process, which is also the back-pressure
   when the database stalls: nothing acknowledged, nothing more sent.
-- **Retained state**: MQTT 5 (§4.8.2) says retained messages are not sent to a *shared* subscription
-  when it is made, and mosquitto follows that (tests/test_hub_broker.py pins it). So after each
-  connect a second, short-lived, non-shared clean session subscribes to the retained leaves of the
-  scope (`status`, `selftest`, then `availability`), takes the retained copies (flagged retain=1) until
-  the broker has been quiet for a moment, and disconnects; the store applies them as a snapshot
-  (a live message that arrived meanwhile wins, see `Store._availability`).
+- **Retained state**: MQTT 5 (§4.8.2) says retained messages are not sent to a *shared*
+  subscription when it is made — but mosquitto 2.0.11 (the broker here; tests/test_hub_broker.py pins
+  it) sends them anyway, to *every* member of the group, on every SUBSCRIBE. Neither is what the hub
+  wants, so the shared subscription asks for none (Retain Handling 2, "do not send", which mosquitto
+  honours), and after each connect a second, short-lived, non-shared clean session subscribes to the
+  retained leaves of the scope (`status`, `selftest`, then `availability`), takes the retained copies
+  (flagged retain=1) until the broker has been quiet for a moment, and disconnects. The store applies
+  them as a snapshot: a live message that arrived meanwhile wins (see `Store._availability`), a
+  retained status proves only that the venue was alive at its own `ts`. (Over MQTT 3.1.1 there is no
+  Retain Handling: retained copies arriving on the shared subscription are treated the same way.)
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ class Subscriber:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.connected = threading.Event()
+        self.connected_at = datetime.now(UTC)
         self.accepting = True
         self._ack_lock = threading.Lock()
 
@@ -108,8 +113,9 @@ class Subscriber:
             log.error("broker refused the connection: %s", reason_code)
             return
         session_present = bool(getattr(flags, "session_present", False))
+        self.connected_at = datetime.now(UTC)
         if self.v5:
-            client.subscribe(shared_filter(self.hub), options=SubscribeOptions(qos=1))
+            client.subscribe(shared_filter(self.hub), options=SubscribeOptions(qos=1, retainHandling=2))
         else:
             client.subscribe(shared_filter(self.hub), qos=1)
         log.info(
@@ -139,6 +145,7 @@ class Subscriber:
                 received_at=datetime.now(UTC),
                 mid=message.mid,
                 qos=message.qos,
+                snapshot_started=self.connected_at if message.retain else None,
             )
         )
 

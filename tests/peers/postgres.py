@@ -171,9 +171,16 @@ def postgres() -> PostgresServer:
         pytest.skip(str(exc))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_backend(request: pytest.FixtureRequest) -> str:
+    """`sqlite` or `postgresql`. Module-scoped, so pytest runs a module's tests backend by backend
+    (all on SQLite, then all on PostgreSQL) and module-scoped peers are set up once for both."""
+    return request.param
+
+
+@pytest.fixture
+def database_url(database_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The same test on the embedded SQLite and on a real PostgreSQL (a fresh database each)."""
-    if request.param == "sqlite":
+    if database_backend == "sqlite":
         return f"sqlite:///{tmp_path / 'hub.sqlite3'}"
     return request.getfixturevalue("postgres").new_database()

@@ -365,7 +365,8 @@ def test_schedule_push_reports_who_accepted_and_the_conference_roll_call_calls_t
         assert links == dict.fromkeys(FLEET, True)
         # A venue that refuses: the same conference with a start the agents reject (400-day horizon).
         far = schedule.with_name("far.toml")
-        far.write_text(schedule.read_text(encoding="utf-8").replace(tomorrow, "2199-01-01T09:00:00+08:00"), "utf-8")
+        text = schedule.read_text(encoding="utf-8").replace(tomorrow, "2199-01-01T09:00:00+08:00")
+        far.write_text(text.replace("2026-prov-07", "2199-prov-01"), encoding="utf-8")
         refused = hub_cli("schedule", "push", "-c", str(hub.config), str(far), "--json", "--venue", CUT_VENUE)
         (row,) = json.loads(refused.stdout)
         assert refused.returncode == 2 and row["accepted"] is False and row["error"]["code"] == "cmd.bad_payload"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from contract.broker import SEGMENT_PATTERN
 
@@ -54,6 +54,13 @@ class InventoryVenue(BaseModel):
     technical_head_phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     meeting_head_name: str | None = None
     meeting_head_phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
+
+    @field_validator("province", "prefecture", "id")
+    @classmethod
+    def _not_level_marker(cls, value: str) -> str:
+        if value == "_":
+            raise ValueError("`_` is only allowed for county (a prefecture's own venue)")
+        return value
 
     @property
     def key(self) -> str:

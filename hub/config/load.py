@@ -94,7 +94,8 @@ def parse_settings(text: str, path: Path) -> HubSettings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        found = re.search(r"at line (\d+)", str(exc))  # tomllib gives the position only in the text (3.11)
+        line = int(found.group(1)) if found else None
         raise HubConfigError(path, [HubConfigIssue("", f"not valid TOML: {exc}", line)]) from None
     except RecursionError:
         raise HubConfigError(path, [HubConfigIssue("", "not valid TOML: nested too deeply")]) from None

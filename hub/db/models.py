@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -164,7 +165,7 @@ class EventRecord(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     venue_key: Mapped[str] = mapped_column(String(VENUE_KEY_LENGTH), venue_fk())
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(BigInteger)
     code: Mapped[str] = mapped_column(String(128), index=True)
     severity: Mapped[str] = mapped_column(String(16))
     ts: Mapped[datetime]
@@ -183,7 +184,7 @@ class SeqCursor(Base):
 
     venue_key: Mapped[str] = mapped_column(String(VENUE_KEY_LENGTH), venue_fk(), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True, doc="The leaf whose seq it is: `events`.")
-    contiguous_through: Mapped[int] = mapped_column(Integer)
+    contiguous_through: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime]
 
 
@@ -201,8 +202,8 @@ class SeqGap(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     venue_key: Mapped[str] = mapped_column(String(VENUE_KEY_LENGTH), venue_fk(), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    from_seq: Mapped[int] = mapped_column(Integer)
-    to_seq: Mapped[int] = mapped_column(Integer)
+    from_seq: Mapped[int] = mapped_column(BigInteger)
+    to_seq: Mapped[int] = mapped_column(BigInteger)
     detected_at: Mapped[datetime]
     recovered: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -10,6 +10,7 @@ for itself). Commands and replies seen on the subtree are not venue traffic: the
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ MODELS: dict[str, type[BaseModel]] = {
 }
 SCHEMA_NAMES = {topics.STATUS: "status", topics.EVENTS: "event", topics.SELFTEST: "selftest", topics.METRICS: "metrics"}
 AVAILABILITY_VALUES = ("online", "offline")
+MAX_SEQ = 2**63 - 1  # the event.seq column is a BIGINT
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Accepted:
     leaf: str
     model: BaseModel | None = None
     availability: str | None = None
+    document: dict[str, Any] | None = None  # the payload as stored (JSON-safe on SQLite and PostgreSQL)
 
 
 @dataclass(frozen=True)
@@ -133,4 +136,17 @@ def decode(incoming: Incoming, prefix: str, scope: str, max_payload_bytes: int) 
         claimed = f"{ref.province}/{ref.prefecture}/{ref.county}/{ref.id}"
         fields = {"topic": _shown(topic), "claimed": _shown(claimed, 80)}
         return Rejection(incoming, "venue_mismatch", "ingest.rejected.venue_mismatch", fields)
-    return Accepted(incoming, place, leaf, model=model)
+    document = model.model_dump(mode="json", by_alias=True)
+    if problem := _unstorable(document):
+        fields = {"topic": _shown(topic), "schema": SCHEMA_NAMES[leaf], "error": problem}
+        return Rejection(incoming, "schema", "ingest.rejected.schema", fields)
+    return Accepted(incoming, place, leaf, model=model, document=document)
+
+
+def _unstorable(document: dict[str, Any]) -> str | None:
+    """Valid input a database would refuse: PostgreSQL's JSON and text types take no NUL character, and
+    `seq` is a 64-bit column. (pydantic already writes an out-of-range number like 1e999 as null.)"""
+    seq = document.get("seq")
+    if isinstance(seq, int) and seq > MAX_SEQ:
+        return f"seq is larger than {MAX_SEQ}"
+    return "a NUL character (\\u0000)" if "\\u0000" in json.dumps(document) else None

@@ -300,7 +300,7 @@ class Store:
             "received_at": now,
             "overall": str(status.overall),
             "failing": failing,
-            "payload": status.model_dump(mode="json", by_alias=True),
+            "payload": item.document,
         }
         insert = self._dialect.insert(status_t).values(values)
         connection.execute(
@@ -347,7 +347,7 @@ class Store:
                 conference_id=event.conference_id,
                 check_id=event.check,
                 verdict=str(event.verdict) if event.verdict is not None else None,
-                payload=event.model_dump(mode="json", by_alias=True),
+                payload=item.document,
                 received_at=now,
             )
             .on_conflict_do_nothing()
@@ -370,7 +370,8 @@ class Store:
             .values(recovered=gap_t.c.recovered + 1)
         )
         if event.code == "conference.summary" and event.conference_id:
-            self.store_summary(connection, key, event.conference_id, str(event.severity), event.data, "event", event.id)
+            data = (item.document or {}).get("data", {})
+            self.store_summary(connection, key, event.conference_id, str(event.severity), data, "event", event.id)
 
     def store_summary(
         self,
@@ -411,7 +412,7 @@ class Store:
                 conference_id=report.conference_id,
                 ts=report.ts,
                 received_at=item.incoming.received_at,
-                payload=report.model_dump(mode="json", by_alias=True),
+                payload=item.document,
             )
             .on_conflict_do_nothing()
             .returning(selftest_t.c.id)
@@ -426,7 +427,7 @@ class Store:
                 status_t.c.venue_key == item.place.key,
                 or_(status_t.c.metrics_at.is_(None), status_t.c.metrics_at < metrics.ts),
             )
-            .values(metrics=metrics.model_dump(mode="json", by_alias=True), metrics_at=metrics.ts)
+            .values(metrics=item.document, metrics_at=metrics.ts)
         )
 
     # -- the silence watcher -----------------------------------------------------------------------------

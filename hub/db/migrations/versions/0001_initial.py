@@ -150,7 +150,7 @@ def upgrade() -> None:
         "event",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("venue_key", sa.String(length=300), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("code", sa.String(length=128), nullable=False),
         sa.Column("severity", sa.String(length=16), nullable=False),
         sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
@@ -216,7 +216,7 @@ def upgrade() -> None:
         "seq_cursor",
         sa.Column("venue_key", sa.String(length=300), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("contiguous_through", sa.Integer(), nullable=False),
+        sa.Column("contiguous_through", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["venue_key"], ["venue.key"], name=op.f("fk_seq_cursor_venue_key_venue"), ondelete="CASCADE"
@@ -228,8 +228,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("venue_key", sa.String(length=300), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("from_seq", sa.Integer(), nullable=False),
-        sa.Column("to_seq", sa.Integer(), nullable=False),
+        sa.Column("from_seq", sa.BigInteger(), nullable=False),
+        sa.Column("to_seq", sa.BigInteger(), nullable=False),
         sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recovered", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(

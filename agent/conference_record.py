@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from agent.timeline import DURATION_LIMITS, Conference
+from agent.timeline import DURATION_LIMITS
+from contract.conference import Conference
 from contract.findings import Finding, Verdict
 from contract.payloads import Severity
 

@@ -45,7 +45,8 @@ from agent.selftest.report import summary as selftest_summary
 from agent.selftest.suite import run_selftest
 from agent.status import StatusBoard
 from agent.supervisor import Backoff, Supervisor
-from agent.timeline import CheckpointKind, Conference
+from agent.timeline import CheckpointKind
+from contract.conference import Conference
 from contract.findings import Finding, Message, Verdict
 from contract.payloads import (
     AgentInfo,

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 from pydantic import ValidationError
 
+from contract.conference import MAX_TITLE, Conference
 from contract.small_file import MIB, UnreadableFile, read_small_file
-from agent.timeline import MAX_TITLE, Conference
 
 KINDS = ("national", "provincial", "department", "followup")
 MAX_ICS_BYTES = 2 * MIB  # thousands of events; a conference notice calendar holds a few dozen

@@ -22,12 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
-from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
-
-ConferenceKind = Literal["national", "provincial", "department", "followup"]
+from contract.conference import Conference
 
 
 class CheckpointKind(StrEnum):
@@ -47,9 +44,6 @@ BEFORE_START = {
     CheckpointKind.SEATING_CHECK,
 }
 SUMMARY_DELAY = timedelta(minutes=5)
-EARLIEST_YEAR, LATEST_YEAR = 2000, 2199  # far from both ends of datetime's range (years 1–9999)
-MAX_CONFERENCES = 500  # in one source (the config, one cmd/schedule); a venue has a few a week
-MAX_TITLE = 256
 EVE_DEBUG_TIME = time(15, 0)
 
 # Art. 3: (normal, absolute maximum) duration in minutes; None = not limited by these measures.
@@ -59,46 +53,6 @@ DURATION_LIMITS: dict[str, tuple[int, int] | None] = {
     "department": (60, 90),
     "followup": (30, 30),
 }
-
-
-class Conference(BaseModel):
-    """One scheduled conference, as `[[conference]]` in the config, an .ics event or cmd/schedule."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1, max_length=128, description="Stable id; events during it carry it.")
-    title: str = Field(default="", max_length=MAX_TITLE, description="e.g. 全省安全生产电视电话会议")
-    kind: ConferenceKind = Field(description="national, provincial, department or followup.")
-    start: AwareDatetime = Field(
-        description=f"RFC 3339 or a TOML datetime, with its UTC offset; in the years {EARLIEST_YEAR}–{LATEST_YEAR}."
-    )
-    duration_min: int = Field(default=60, ge=1, le=24 * 60, description="Planned duration in minutes.")
-    far_end: str | None = Field(
-        default=None, max_length=256, description="MCU address or number the venue dials or is dialled from."
-    )
-
-    @field_validator("id")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if any(ch in value for ch in "/#+") or not value.isprintable():
-            raise ValueError("must be printable and contain no '/', '#' or '+'")
-        return value
-
-    @field_validator("start")
-    @classmethod
-    def _in_sane_years(cls, value: datetime) -> datetime:
-        # The year as written (no arithmetic: converting year 1 or 9999 to UTC may itself overflow).
-        if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-            raise ValueError(f"must be in the years {EARLIEST_YEAR}–{LATEST_YEAR}, not {value.year}")
-        return value
-
-    @property
-    def end(self) -> datetime:
-        return self.start + timedelta(minutes=self.duration_min)
-
-    def allowed_minutes(self) -> int | None:
-        limits = DURATION_LIMITS[self.kind]
-        return None if limits is None else limits[1]
 
 
 @dataclass(frozen=True)

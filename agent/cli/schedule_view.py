@@ -12,7 +12,8 @@ from rich.table import Table
 
 from agent.config.models import Settings
 from agent.schedule_ics import IcsError, read_ics
-from agent.timeline import DURATION_LIMITS, Conference, checkpoints
+from agent.timeline import DURATION_LIMITS, checkpoints
+from contract.conference import Conference
 
 
 def all_conferences(settings: Settings) -> tuple[list[Conference], list[str]]:

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
-from agent.timeline import MAX_CONFERENCES, Conference
 from collectors.ssh.profile import profiles as ssh_profiles
 from contract.broker import PREFECTURE_LEVEL, SEGMENT_PATTERN, BrokerConfig, Segment, Strict
+from contract.conference import MAX_CONFERENCES, Conference
 from probes.audio import AudioThresholds
 from probes.net import NetThresholds
 from probes.snmp import SnmpThresholds

@@ -17,11 +17,11 @@ from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 from agent.config.models import SelftestConfig, Settings
 from agent.config.secrets import SecretError
 from agent.selftest.report import SELFTEST_MESSAGES
-from agent.timeline import Conference
 from collectors.host import read_disk
 from collectors.net.clock import ntp_offset
 from collectors.net.path import icmp_echo, tcp_connect_echo, tcp_port, udp_echo
 from collectors.snmp.session import SnmpSession, close_engine
+from contract.conference import Conference
 from contract.findings import Article, Finding, Verdict
 from probes.audio import AudioJudge
 from probes.clock import judge_clock

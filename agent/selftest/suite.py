@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from agent.config.models import Settings
 from agent.selftest import checks
 from agent.selftest.report import SELFTEST_MESSAGES, build_report
-from agent.timeline import Conference
+from contract.conference import Conference
 from contract.findings import Article, Finding, Verdict
 from contract.payloads import SelftestReport, VenueRef
 

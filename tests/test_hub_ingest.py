@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 from hub.db.engine import open_database
 from hub.db.models import (
     AvailabilityTransition,
+    Conference,
+    ConferenceSummary,
     ConferenceVenue,
     EventRecord,
     RollCallRow,
@@ -380,6 +382,67 @@ def test_schedule_push_reports_who_accepted_and_the_conference_roll_call_calls_t
         assert called.returncode == (2 if summary["fail"] else 1 if summary["warn"] else 0), called.stderr
     finally:
         assert hub.stop() == 0
+
+
+def test_summaries_the_broker_did_not_bring_are_asked_for(fleet: Fleet, database_url: str, tmp_path: Path) -> None:
+    """A conference pushed earlier has ended; one venue keeps its Art. 20 summary on disk (its event never
+    reached this hub), another keeps none. The hub asks both over cmd/summary and stores the one it gets."""
+    engine = open_database(database_url)
+    conference_id = f"past-{tmp_path.name[-6:]}"
+    start = datetime.now(UTC) - timedelta(hours=3)
+    with Session(engine) as session:
+        session.add(
+            Conference(
+                id=conference_id,
+                title="上周的会",
+                kind="provincial",
+                start=start,
+                duration_min=60,
+                scope="vc/jilin/#",
+                pushed_at=start,
+                payload={},
+            )
+        )
+        for key in ("jilin/siping/lishu/main", "jilin/changchun/_/main"):
+            session.add(
+                Venue(
+                    key=key,
+                    province="jilin",
+                    prefecture=key.split("/")[1],
+                    county=key.split("/")[2],
+                    venue_id="main",
+                    state="never",
+                    in_inventory=False,
+                )
+            )
+        session.flush()  # the venues and the conference first: the links refer to them
+        for key in ("jilin/siping/lishu/main", "jilin/changchun/_/main"):
+            session.add(ConferenceVenue(conference_id=conference_id, venue_key=key, pushed_at=start, accepted=True))
+        session.commit()
+    kept = {"conference_id": conference_id, "title": "上周的会", "kind": "provincial", "severity": "warning"}
+    summaries = fleet.agents["jilin/siping/lishu/main"].config.parent / "state" / "summaries"
+    summaries.mkdir(parents=True, exist_ok=True)
+    (summaries / f"{conference_id}.json").write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+    hub = start_hub(fleet, tmp_path, database_url, extra_hub="summary_request_after_s = 0\nsummary_retry_s = 1\n")
+    try:
+
+        def stored() -> list[ConferenceSummary]:
+            with Session(engine) as session:
+                return session.scalars(select(ConferenceSummary)).all()
+
+        (summary,) = wait_until(stored, 30, "the kept summary fetched")
+        assert (summary.venue_key, summary.conference_id, summary.source) == (
+            "jilin/siping/lishu/main",
+            conference_id,
+            "cmd/summary",
+        )
+        assert summary.payload == kept and summary.severity == "warning"
+        time.sleep(2.5)  # the other venue answered "none kept here": nothing invented for it
+        assert len(stored()) == 1
+    finally:
+        assert hub.stop() == 0
+    (process,) = counters(engine).values()
+    assert process["summary_replies"] >= 2
 
 
 def test_cut_link_turns_a_venue_silent_then_back(fleet: Fleet, database_url: str, tmp_path: Path) -> None:

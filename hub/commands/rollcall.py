@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hub.commands.requests import ask_venues
 from hub.commands.targets import conference_venue_keys, venues_in_scope
 from hub.config.models import HubSettings
+from hub.db.engine import writer_engine
 from hub.db.models import RollCall, RollCallRow, SelftestRecord
 
 EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_UNKNOWN = 0, 1, 2, 3
@@ -133,7 +134,7 @@ def _store(
 ) -> None:
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     summary = result.summary
-    with engine.begin() as connection:
+    with writer_engine(engine).begin() as connection:
         connection.execute(
             dialect.insert(RollCall.__table__).values(
                 id=result.id,

@@ -87,6 +87,13 @@ class HubSection(Strict):
         le=3600,
         description="A hole in a venue's seq is recorded as a gap once it has stayed open this long.",
     )
+    summary_request_after_s: float = Field(
+        default=1800,
+        ge=0,
+        le=7 * 86400,
+        description="A pushed conference ended this long ago without a venue's Art. 20 summary: ask it (cmd/summary).",
+    )
+    summary_retry_s: float = Field(default=3600, ge=1, le=86400, description="Ask an unanswering venue again after.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("scope")

@@ -34,6 +34,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 HEAD_REVISION = "0001"
 MIGRATION_LOCK_ID = 0x76656E75  # "venu": the advisory lock key the hub's migrations hold on PostgreSQL
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITER_OPTION = "hub_sqlite_immediate"
 
 
 class DatabaseUrlError(ValueError):
@@ -64,6 +65,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get(WRITER_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writer_engine(engine: Engine) -> Engine:
+    """The same engine (same pool) for a process's writing transactions: on SQLite they begin IMMEDIATE."""
+    return engine.execution_options(**{WRITER_OPTION: True})
+
+
 def create_hub_engine(url: str | URL) -> Engine:
     """An Engine for `url` without touching the schema (see `open_database`)."""
     parsed = normalise_url(url)
@@ -71,10 +82,12 @@ def create_hub_engine(url: str | URL) -> Engine:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; emit it ourselves so a write transaction
-        # takes the lock at its start (BEGIN IMMEDIATE) instead of failing half-way with "locked".
+        # pysqlite's own transaction handling is switched off and BEGIN emitted here, so that a writer
+        # (`writer_engine`) takes the write lock at its start (BEGIN IMMEDIATE, waiting up to the busy
+        # timeout) instead of failing half-way when its snapshot went stale, while readers (the
+        # commands, the reports) begin DEFERRED and, in WAL mode, never block the ingest.
         event.listen(engine, "connect", lambda conn, _r: setattr(conn, "isolation_level", None))
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
 

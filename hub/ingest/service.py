@@ -35,11 +35,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from contract.payloads import Event
 from hub.config.inventory import Inventory
 from hub.config.models import HubSettings
+from hub.db.engine import writer_engine
 from hub.db.models import HubProcess
 from hub.ingest.decode import Accepted, Decoded, Ignored, Incoming, Rejection, decode
 from hub.ingest.gaps import GapSweeper
 from hub.ingest.store import Outcome, Store, Transition
-from hub.ingest.subscriber import Subscriber, read_retained
+from hub.ingest.subscriber import Subscriber, hub_client_id, read_retained
+from hub.ingest.summaries import SummaryBackfill
 from hub.messages import log_text
 
 log = logging.getLogger("hub.ingest")
@@ -49,6 +51,7 @@ BATCH_WAIT_S = 0.05
 SILENCE_EVERY_S = 1.0
 GAPS_EVERY_S = 2.0
 HEARTBEAT_EVERY_S = 5.0
+SUMMARIES_EVERY_S = 30.0
 REJECTION_LOGS_PER_MINUTE = 20  # per reason; the count is always exact, the log is bounded
 RETRY_MAX_S = 30.0
 
@@ -86,8 +89,9 @@ class IngestService:
         self.password = password
         self.desk = desk
         self.clock = clock
-        self.store = Store(engine, self.hub, clock)
-        self.gaps = GapSweeper(engine, self.hub.gap_grace_s, clock)
+        writer = writer_engine(engine)
+        self.store = Store(writer, self.hub, clock)
+        self.gaps = GapSweeper(writer, self.hub.gap_grace_s, clock)
         self.queue: queue.Queue[Incoming] = queue.Queue()
         self.counters: dict[str, int] = {}
         self._rejection_log: dict[str, tuple[int, int]] = {}  # reason → (minute, lines logged)
@@ -96,7 +100,24 @@ class IngestService:
         self._snapshot_lock = threading.Lock()
         self._snapshot_again = False
         self._snapshot_running = False
-        self.subscriber = Subscriber(settings.broker, self.hub, password, self.queue.put, self._on_session)
+        self.backfill = SummaryBackfill(
+            writer,
+            self.store,
+            self.hub.scope,
+            settings.broker.topic_prefix,
+            hub_client_id(settings.broker, self.hub),
+            self.hub.summary_request_after_s,
+            self.hub.summary_retry_s,
+            clock,
+        )
+        self.subscriber = Subscriber(
+            settings.broker,
+            self.hub,
+            password,
+            self.queue.put,
+            self._on_session,
+            private_filters=(self.backfill.reply_filter,),
+        )
         self.started_at = clock()
 
     # -- counters ----------------------------------------------------------------------------------------
@@ -159,6 +180,18 @@ class IngestService:
 
     def _process(self, batch: list[Incoming]) -> None:
         prefix = self.settings.broker.topic_prefix
+        replies = [m for m in batch if self.backfill.is_reply(m)]
+        if replies:
+            batch = [m for m in batch if not self.backfill.is_reply(m)]
+            for reply in replies:
+                try:
+                    self.backfill.take_reply(reply)
+                except Exception as exc:
+                    if _transient(exc):
+                        return  # unacknowledged: the broker sends it again
+                    log.exception("a cmd/summary reply could not be stored")
+                self.subscriber.ack(reply)
+            self.count("summary_replies", len(replies))
         decoded: list[Decoded] = [decode(m, prefix, self.hub.scope, self.hub.max_payload_bytes) for m in batch]
         self.count("received", len(batch))
         accepted = [item for item in decoded if isinstance(item, Accepted)]
@@ -236,6 +269,9 @@ class IngestService:
                 self.gaps.pending |= self.store.events_touched
                 self.store.events_touched.clear()
                 self.count("seq_gaps", self.gaps.sweep())
+            if now >= due["summaries"] and self.subscriber.connected.is_set():
+                due["summaries"] = now + min(SUMMARIES_EVERY_S, self.hub.summary_retry_s)
+                self.count("summary_requests", self.backfill.ask(self.subscriber.client, self.subscriber.v5))
             if now >= due["heartbeat"]:
                 due["heartbeat"] = now + HEARTBEAT_EVERY_S
                 self.heartbeat()
@@ -246,7 +282,7 @@ class IngestService:
                 log.warning("a periodic job could not reach the database: %s", str(exc).splitlines()[0][:200])
 
     def _store_loop(self) -> None:
-        due = {"silence": 0.0, "gaps": time.monotonic() + GAPS_EVERY_S, "heartbeat": 0.0}
+        due = {"silence": 0.0, "gaps": time.monotonic() + GAPS_EVERY_S, "heartbeat": 0.0, "summaries": 0.0}
         while not self._stop_store.is_set() or not self.queue.empty():
             batch = self._take_batch()
             if batch:
@@ -269,7 +305,7 @@ class IngestService:
             "counters": dict(sorted(self.counters.items())),
         }
         insert = dialect.insert(table).values(values)
-        with self.engine.begin() as connection:
+        with writer_engine(self.engine).begin() as connection:
             connection.execute(
                 insert.on_conflict_do_update(
                     index_elements=[table.c.client_id],

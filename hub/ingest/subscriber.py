@@ -76,12 +76,14 @@ class Subscriber:
         password: str | None,
         deliver: Callable[[Incoming], None],
         on_session: Callable[[bool], None],
+        private_filters: tuple[str, ...] = (),
     ):
         self.broker = broker
         self.hub = hub
         self.password = password
         self.deliver = deliver
         self.on_session = on_session
+        self.private_filters = private_filters  # non-shared: replies to this process's own requests
         self.client_id = hub_client_id(broker, hub)
         self.client = make_client(broker, self.client_id, password)
         self.v5 = broker.protocol == "5"
@@ -116,8 +118,10 @@ class Subscriber:
         self.connected_at = datetime.now(UTC)
         if self.v5:
             client.subscribe(shared_filter(self.hub), options=SubscribeOptions(qos=1, retainHandling=2))
+            for private in self.private_filters:
+                client.subscribe(private, options=SubscribeOptions(qos=1, retainHandling=2))
         else:
-            client.subscribe(shared_filter(self.hub), qos=1)
+            client.subscribe([(shared_filter(self.hub), 1), *((private, 1) for private in self.private_filters)])
         log.info(
             "connected to %s:%s as %s (session %s); subscribed to %s",
             self.broker.host,

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hub.commands.requests import ask_venues
 from hub.commands.targets import venues_in_scope
 from hub.config.models import HubSettings
+from hub.db.engine import writer_engine
 from hub.db.models import Conference, ConferenceVenue
 from hub.schedule.read import PushConference
 
@@ -79,7 +80,7 @@ def _store(
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     conference_t, link_t = Conference.__table__, ConferenceVenue.__table__
     answered_at = datetime.now(UTC)
-    with engine.begin() as connection:
+    with writer_engine(engine).begin() as connection:
         for conference in conferences:
             values = {
                 "id": conference.id,

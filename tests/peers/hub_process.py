@@ -25,6 +25,7 @@ def write_hub_config(
     default_status_interval_s: float = 2,
     gap_grace_s: float = 2,
     extra: str = "",
+    extra_hub: str = "",
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "hub.toml"
@@ -40,6 +41,7 @@ def write_hub_config(
     ]
     if inventory is not None:
         lines.append(f'inventory = "{inventory}"')
+    lines += [line for line in extra_hub.splitlines() if line]
     lines += ["", "[broker]", f'url = "{broker_url}"', "keepalive_s = 5", "reconnect_min_s = 1", "reconnect_max_s = 1"]
     path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
     return path

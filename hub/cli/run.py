@@ -44,9 +44,10 @@ def run(config_path: Path, instance: str | None) -> None:
     engine = database_or_exit(settings)
     desk = None
     if settings.sink:
+        from hub.db.engine import writer_engine
         from hub.incidents.desk import IncidentDesk
 
-        desk = IncidentDesk(engine, settings.sink)
+        desk = IncidentDesk(writer_engine(engine), settings.sink)  # the desk writes its ledger: IMMEDIATE on SQLite
     from hub.ingest.service import IngestService
 
     service = IngestService(settings, engine, inventory, password, desk)

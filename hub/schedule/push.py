@@ -15,12 +15,14 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
+from contract.conference import Conference
 from hub.commands.requests import ask_venues
 from hub.commands.targets import venues_in_scope
 from hub.config.models import HubSettings
 from hub.db.engine import writer_engine
-from hub.db.models import Conference, ConferenceVenue
-from hub.schedule.read import PushConference
+from hub.db.models import Conference as ConferenceRow
+from hub.db.models import ConferenceVenue
+from hub.schedule.read import wire
 
 
 @dataclass
@@ -40,14 +42,14 @@ def push_schedule(
     settings: HubSettings,
     engine: Engine,
     password: str | None,
-    conferences: list[PushConference],
+    conferences: list[Conference],
     deadline_s: float,
     only: list[str] | None = None,
 ) -> PushResult:
     hub = settings.hub
     targets = venues_in_scope(engine, hub, only)
     keys = [t["venue"] for t in targets]
-    args = {"conferences": [c.wire() for c in conferences]}
+    args = {"conferences": [wire(c) for c in conferences]}
     pushed_at = datetime.now(UTC)
     answers, _ = (
         ask_venues(settings.broker, password, hub.scope, keys, "schedule", args, deadline_s) if keys else ({}, 0)
@@ -75,10 +77,10 @@ def push_schedule(
 
 
 def _store(
-    engine: Engine, scope: str, conferences: list[PushConference], rows: list[dict[str, Any]], pushed_at: datetime
+    engine: Engine, scope: str, conferences: list[Conference], rows: list[dict[str, Any]], pushed_at: datetime
 ) -> None:
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    conference_t, link_t = Conference.__table__, ConferenceVenue.__table__
+    conference_t, link_t = ConferenceRow.__table__, ConferenceVenue.__table__
     answered_at = datetime.now(UTC)
     with writer_engine(engine).begin() as connection:
         for conference in conferences:
@@ -91,7 +93,7 @@ def _store(
                 "far_end": conference.far_end,
                 "scope": scope,
                 "pushed_at": pushed_at,
-                "payload": conference.wire(),
+                "payload": wire(conference),
             }
             insert = dialect.insert(conference_t).values(values)
             connection.execute(

@@ -7,9 +7,9 @@ validates the whole schedule again and refuses it whole (`cmd.bad_payload`) if a
 Unlike the agent, which keeps the good events of a messy .ics, the hub refuses a file with any bad
 event: a schedule is pushed whole, so it must be right whole.
 
-The fields are the agent's `Conference` (docs/schedule.md): id, title, kind, start, duration_min,
-far_end. (The agent's model lives in agent/timeline.py, which the hub may not import; this is the
-same contract restated, and the agent's refusal is the test that they agree.)
+The fields and their rules are `contract.conference.Conference`, the model the agent validates
+`cmd/schedule` with: a conference the hub accepts is one the agent accepts (bar the agent's own
+checks against its clock, such as its 400-day horizon).
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from __future__ import annotations
 import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-KINDS = ("national", "provincial", "department", "followup")
+from contract.conference import KINDS, MAX_CONFERENCES, MAX_TITLE, Conference
+
 MAX_FILE_BYTES = 2 * 1_048_576
-MAX_CONFERENCES = 500  # what the agent accepts in one cmd/schedule
 
 
 class ScheduleFileError(Exception):
@@ -35,33 +35,9 @@ class ScheduleFileError(Exception):
         super().__init__("\n".join(problems))
 
 
-class PushConference(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1, max_length=128)
-    title: str = Field(default="", max_length=256)
-    kind: Literal["national", "provincial", "department", "followup"]
-    start: AwareDatetime
-    duration_min: int = Field(default=60, ge=1, le=24 * 60)
-    far_end: str | None = Field(default=None, max_length=256)
-
-    @field_validator("id")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if any(ch in value for ch in "/#+") or not value.isprintable():
-            raise ValueError("must be printable and contain no '/', '#' or '+'")
-        return value
-
-    @field_validator("start")
-    @classmethod
-    def _sane_year(cls, value: datetime) -> datetime:
-        if not 2000 <= value.year <= 2199:
-            raise ValueError(f"must be in the years 2000–2199, not {value.year}")
-        return value
-
-    def wire(self) -> dict[str, Any]:
-        """The conference as `cmd/schedule` carries it (RFC 3339 start)."""
-        return self.model_dump(mode="json")
+def wire(conference: Conference) -> dict[str, Any]:
+    """The conference as `cmd/schedule` carries it (RFC 3339 start)."""
+    return conference.model_dump(mode="json")
 
 
 def _problem(where: str, exc: ValidationError) -> list[str]:
@@ -71,7 +47,7 @@ def _problem(where: str, exc: ValidationError) -> list[str]:
     ]
 
 
-def _read_toml(text: str, path: Path) -> list[PushConference]:
+def _read_toml(text: str, path: Path) -> list[Conference]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -84,7 +60,7 @@ def _read_toml(text: str, path: Path) -> list[PushConference]:
     for index, entry in enumerate(entries):
         where = f"{path}:{lines[index]}" if index < len(lines) else f"{path}: conference[{index}]"
         try:
-            conferences.append(PushConference.model_validate(entry))
+            conferences.append(Conference.model_validate(entry))
         except ValidationError as exc:
             problems += _problem(where, exc)
     if problems:
@@ -104,7 +80,7 @@ def _kind(event: Any) -> str:
     return "provincial"
 
 
-def _ics_conference(event: Any, zone: ZoneInfo) -> PushConference:
+def _ics_conference(event: Any, zone: ZoneInfo) -> Conference:
     start = event.decoded("DTSTART") if "DTSTART" in event else None
     if not isinstance(start, datetime):
         raise ValueError("DTSTART is missing or is a date without a time")
@@ -120,9 +96,9 @@ def _ics_conference(event: Any, zone: ZoneInfo) -> PushConference:
         duration = timedelta(hours=1)
     if not isinstance(duration, timedelta) or duration <= timedelta(0):
         raise ValueError("it ends before it starts (or its DURATION is unreadable)")
-    return PushConference(
+    return Conference(
         id=str(event.get("UID", "")).strip(),
-        title=str(event.get("SUMMARY", ""))[:256],
+        title=str(event.get("SUMMARY", ""))[:MAX_TITLE],
         kind=_kind(event),  # type: ignore[arg-type]
         start=start,
         duration_min=max(1, round(duration.total_seconds() / 60)),
@@ -130,7 +106,7 @@ def _ics_conference(event: Any, zone: ZoneInfo) -> PushConference:
     )
 
 
-def _read_ics(data: bytes, path: Path, zone: ZoneInfo) -> list[PushConference]:
+def _read_ics(data: bytes, path: Path, zone: ZoneInfo) -> list[Conference]:
     import icalendar
 
     try:
@@ -152,7 +128,7 @@ def _read_ics(data: bytes, path: Path, zone: ZoneInfo) -> list[PushConference]:
     return conferences
 
 
-def read_schedule(path: Path, zone: ZoneInfo) -> list[PushConference]:
+def read_schedule(path: Path, zone: ZoneInfo) -> list[Conference]:
     """The conferences in `path` (.ics → iCalendar, else TOML); ScheduleFileError naming every problem."""
     try:
         if not path.is_file():

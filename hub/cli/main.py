@@ -46,3 +46,4 @@ main.add_lazy("rollcall", "hub.cli.rollcall:rollcall")
 # ---- Commands registered by the sinks/reports engineer (one line each, below this marker) -------------
 main.add_lazy("review", "hub.cli.review:review_command")
 main.add_lazy("evaluate", "hub.cli.evaluate:evaluate_command")
+main.add_lazy("incidents", "hub.incidents.cli:incidents_command")

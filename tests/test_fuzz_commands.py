@@ -23,11 +23,12 @@ from agent.commands import CommandArgumentError, CommandBusyError, CommandRouter
 from agent.link import Incoming
 from contract.payloads import Reply, VenueRef
 from contract.topics import VenueTopics, reply_topic_problem, topic_problem
+from fuzz.budget import examples
 
 VENUE = VenueRef(province="jilin", prefecture="changchun", county="nongan", id="main", name="农安", level="county")
 TOPICS = VenueTopics.for_venue("vc", VENUE)
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
-FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text from anywhere in Unicode, lone surrogates and control characters included: what a JSON body
 # can carry (`"\\ud800"` decodes to a lone surrogate).
@@ -244,7 +245,7 @@ def test_each_command_gets_one_reply_or_a_logged_refusal(message: Incoming) -> N
 
 
 @given(st.lists(MESSAGES, min_size=2, max_size=25))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_a_burst_of_commands_is_accounted_for(messages: list[Incoming]) -> None:
     """Many at once on one router: every one is answered, refused or ignored, and the counts add up."""
     router, sent, _records, loop_errors = _run(messages)

@@ -29,6 +29,7 @@ from paho.mqtt.properties import Properties
 
 from contract.payloads import Reply
 from contract.topics import VenueTopics
+from fuzz.budget import examples
 from sim.broker import Mosquitto
 from sim.venue import write_config
 from tests.peers.agent_process import AgentProcess
@@ -156,7 +157,9 @@ def _payload(args: Any, form: str, other: Any) -> bytes:
 
 @given(REQUESTS)
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 def test_each_command_gets_exactly_one_valid_reply(live: tuple[Caller, AgentProcess], request: tuple) -> None:
     caller, agent = live

@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 
 from agent.schedule_ics import MAX_ICS_EVENTS, IcsError, read_ics
 from agent.timeline import Timeline
+from fuzz.budget import examples
 
 ZONE = ZoneInfo("Asia/Shanghai")
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 
@@ -151,7 +152,7 @@ def test_every_event_is_read_or_reported(generated: tuple[bytes, int]) -> None:
 
 
 @given(st.binary(max_size=500))
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 def test_any_bytes(data: bytes) -> None:
     outcome = _read(data)
     if outcome is not None:
@@ -159,7 +160,7 @@ def test_any_bytes(data: bytes) -> None:
 
 
 @given(calendar(), st.binary(min_size=1, max_size=20), st.data())
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 def test_stray_bytes_in_a_calendar(generated: tuple[bytes, int], noise: bytes, data: st.DataObject) -> None:
     calendar_bytes, _count = generated
     at = data.draw(st.integers(0, len(calendar_bytes)))

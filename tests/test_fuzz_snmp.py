@@ -27,6 +27,7 @@ from collectors.snmp.profile import ProfileError, load_profiles
 from collectors.snmp.reading import DeviceReading
 from collectors.snmp.session import SnmpSession, SnmpTarget
 from collectors.snmp.values import as_number, octets_to_text, one_line, to_python
+from fuzz.budget import examples
 from probes.snmp import SnmpThresholds, judge
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
@@ -76,7 +77,7 @@ VALUES = st.one_of(
 
 
 @given(VALUES)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_every_value_type_decodes_to_int_text_or_none(value) -> None:
     decoded = to_python(value)
     assert decoded is None or isinstance(decoded, int | str)
@@ -87,7 +88,7 @@ def test_every_value_type_decodes_to_int_text_or_none(value) -> None:
 
 
 @given(st.binary(max_size=200))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_octets_are_printable_text_or_hex(data: bytes) -> None:
     text = octets_to_text(data)
     assert text.startswith("0x") or all(ch.isprintable() or ch in "\r\n\t" for ch in text)
@@ -273,7 +274,7 @@ def _poll(port: int, profile: str, timeout_s: float = TIMEOUT_S) -> DeviceReadin
 
 
 @given(PLANS, st.lists(VALUES, min_size=1, max_size=12), st.sampled_from(["auto", *sorted(load_profiles())]))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_a_poll_of_a_random_device_ends_in_a_reading(plan: Plan, values: list, profile: str) -> None:
     device = _device()
     device.use(plan, values)

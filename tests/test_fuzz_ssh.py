@@ -20,6 +20,7 @@ from collectors.ssh import codec, gear
 from collectors.ssh.profile import profile_for
 from collectors.ssh.readings import CodecStatus, SshReading
 from collectors.ssh.xapi import render_status
+from fuzz.budget import examples
 from sim.ssh_vendor_output import (
     CodecState,
     GearState,
@@ -33,7 +34,7 @@ from sim.ssh_vendor_output import (
     ios_processes_cpu,
 )
 
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 
 # -- the codec ------------------------------------------------------------------------------------
@@ -101,7 +102,7 @@ def _check_codec(outputs: dict[str, str]) -> CodecStatus:
 
 
 @given(codec_outputs())
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_codec_answers_give_a_codec_status(outputs: dict[str, str]) -> None:
     status = _check_codec(outputs)
     event(f"{len(status.calls)} calls, {len(status.media)} channels")
@@ -218,7 +219,8 @@ def _check_gear(device_type: str, interfaces_text: str, cpu_text: str) -> SshRea
     return reading
 
 
-GEAR_FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # TextFSM is slow
+# TextFSM is slow: fewer examples for the gear output.
+GEAR_FUZZ = settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @given(gear_outputs())

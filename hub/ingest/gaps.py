@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from contract import topics
@@ -31,6 +31,7 @@ event_t = EventRecord.__table__
 cursor_t = SeqCursor.__table__
 gap_t = SeqGap.__table__
 WALK_LIMIT = 5000  # seqs examined per venue per sweep; the rest next time
+VENUES_PER_TRANSACTION = 500
 
 
 class GapSweeper:
@@ -47,77 +48,93 @@ class GapSweeper:
             self.pending.update(connection.execute(select(event_t.c.venue_key).distinct()).scalars())
 
     def sweep(self) -> int:
-        """Examine the venues with new events; returns how many gaps were recorded."""
+        """Examine the venues with new events (in transactions of up to `VENUES_PER_TRANSACTION`);
+        returns how many gaps were recorded."""
         recorded = 0
-        for key in sorted(self.pending):
-            done, found = self._sweep_venue(key)
-            recorded += found
-            if done:
-                self.pending.discard(key)
+        keys = sorted(self.pending)
+        for start in range(0, len(keys), VENUES_PER_TRANSACTION):
+            with self.engine.begin() as connection:
+                for key in keys[start : start + VENUES_PER_TRANSACTION]:
+                    done, found = self._sweep_venue(connection, key)
+                    recorded += found
+                    if done:
+                        self.pending.discard(key)
+                    self._count_recovered(connection, key)
         return recorded
 
-    def _sweep_venue(self, key: str) -> tuple[bool, int]:
+    def _count_recovered(self, connection: Connection, key: str) -> None:
+        """How many events of each recorded gap of `key` arrived after all (late redeliveries)."""
+        gaps = connection.execute(
+            select(gap_t.c.id, gap_t.c.from_seq, gap_t.c.to_seq, gap_t.c.recovered).where(
+                gap_t.c.venue_key == key, gap_t.c.kind == topics.EVENTS
+            )
+        ).all()
+        for gap in gaps:
+            arrived = connection.execute(
+                select(func.count())
+                .select_from(event_t)
+                .where(event_t.c.venue_key == key, event_t.c.seq.between(gap.from_seq, gap.to_seq))
+            ).scalar_one()
+            if arrived != gap.recovered:
+                connection.execute(update(gap_t).where(gap_t.c.id == gap.id).values(recovered=arrived))
+
+    def _sweep_venue(self, connection: Connection, key: str) -> tuple[bool, int]:
         now = self.clock()
         settled = now - self.grace
-        with self.engine.begin() as connection:
-            cursor = connection.execute(
-                select(cursor_t.c.contiguous_through).where(
-                    cursor_t.c.venue_key == key, cursor_t.c.kind == topics.EVENTS
-                )
-            ).scalar_one_or_none()
-            query = select(event_t.c.seq, event_t.c.received_at).where(event_t.c.venue_key == key)
-            if cursor is not None:
-                query = query.where(event_t.c.seq > cursor)
-            rows = connection.execute(query.order_by(event_t.c.seq).limit(WALK_LIMIT)).all()
-            if not rows:
-                return True, 0
-            if cursor is None:
-                if min(row.received_at for row in rows) > settled:
-                    return False, 0  # let the first events settle before fixing the baseline
-                start = rows[0].seq - 1
-                connection.execute(
-                    self._dialect.insert(cursor_t)
-                    .values(venue_key=key, kind=topics.EVENTS, contiguous_through=start, updated_at=now)
-                    .on_conflict_do_nothing()
-                )
-                cursor = start
-            expected = cursor + 1
-            found = 0
-            complete = True
-            for row in rows:
-                if row.seq < expected:
-                    continue  # the same seq under another id (an agent that lost its state): stored, no gap
-                if row.seq > expected:
-                    if row.received_at > settled:
-                        complete = False
-                        break
-                    inserted = connection.execute(
-                        self._dialect.insert(gap_t)
-                        .values(
-                            venue_key=key,
-                            kind=topics.EVENTS,
-                            from_seq=expected,
-                            to_seq=row.seq - 1,
-                            detected_at=now,
-                            recovered=0,
-                        )
-                        .on_conflict_do_nothing()
-                        .returning(gap_t.c.id)
-                    ).first()
-                    if inserted is not None:
-                        found += 1
-                        first, last = expected, row.seq - 1
-                        log.warning(
-                            log_text("venue.seq_gap", venue=key, first=first, last=last, count=last - first + 1)
-                        )
-                expected = row.seq + 1
+        cursor = connection.execute(
+            select(cursor_t.c.contiguous_through).where(cursor_t.c.venue_key == key, cursor_t.c.kind == topics.EVENTS)
+        ).scalar_one_or_none()
+        query = select(event_t.c.seq, event_t.c.received_at).where(event_t.c.venue_key == key)
+        if cursor is not None:
+            query = query.where(event_t.c.seq > cursor)
+        rows = connection.execute(query.order_by(event_t.c.seq).limit(WALK_LIMIT)).all()
+        if not rows:
+            return True, 0
+        if cursor is None:
+            if min(row.received_at for row in rows) > settled:
+                return False, 0  # let the first events settle before fixing the baseline
+            start = rows[0].seq - 1
             connection.execute(
-                update(cursor_t)
-                .where(
-                    cursor_t.c.venue_key == key,
-                    cursor_t.c.kind == topics.EVENTS,
-                    cursor_t.c.contiguous_through < expected - 1,
-                )
-                .values(contiguous_through=expected - 1, updated_at=now)
+                self._dialect.insert(cursor_t)
+                .values(venue_key=key, kind=topics.EVENTS, contiguous_through=start, updated_at=now)
+                .on_conflict_do_nothing()
             )
+            cursor = start
+        expected = cursor + 1
+        found = 0
+        complete = True
+        for row in rows:
+            if row.seq < expected:
+                continue  # the same seq under another id (an agent that lost its state): stored, no gap
+            if row.seq > expected:
+                if row.received_at > settled:
+                    complete = False
+                    break
+                inserted = connection.execute(
+                    self._dialect.insert(gap_t)
+                    .values(
+                        venue_key=key,
+                        kind=topics.EVENTS,
+                        from_seq=expected,
+                        to_seq=row.seq - 1,
+                        detected_at=now,
+                        recovered=0,
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(gap_t.c.id)
+                ).first()
+                if inserted is not None:
+                    found += 1
+                    first, last = expected, row.seq - 1
+                    log.warning(log_text("venue.seq_gap", venue=key, first=first, last=last, count=last - first + 1))
+            expected = row.seq + 1
+        connection.execute(
+            update(cursor_t)
+            .where(
+                cursor_t.c.venue_key == key,
+                cursor_t.c.kind == topics.EVENTS,
+                cursor_t.c.contiguous_through < expected - 1,
+            )
+            .values(contiguous_through=expected - 1, updated_at=now)
+        )
         return complete and len(rows) < WALK_LIMIT, found

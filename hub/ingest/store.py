@@ -22,19 +22,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from contract import topics
-from contract.payloads import Event, Metrics, SelftestReport, Status
+from contract.payloads import Event, SelftestReport, Status
 from hub.config.inventory import Inventory
 from hub.config.models import HubSection
 from hub.db.models import (
     AvailabilityTransition,
     ConferenceSummary,
     EventRecord,
+    JsonDocument,
     SelftestRecord,
-    SeqGap,
+    UtcDateTime,
     Venue,
     VenueStatus,
 )
@@ -49,7 +50,6 @@ event_t = EventRecord.__table__
 selftest_t = SelftestRecord.__table__
 summary_t = ConferenceSummary.__table__
 transition_t = AvailabilityTransition.__table__
-gap_t = SeqGap.__table__
 
 FAILING_VERDICTS = ("warn", "fail")
 LAST_SEEN_RESOLUTION = timedelta(seconds=1)  # last_seen is rewritten at most this often per venue
@@ -99,6 +99,37 @@ class Store:
         self._venue_fields: dict[str, tuple[Any, ...]] = {}
         self._inventory_contacts: dict[str, dict[str, Any] | None] = {}
         self.events_touched: set[str] = set()
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """The statements of the hot path, built once: building a statement costs SQLAlchemy far more
+        than SQLite takes to run it, and a statement object reused is compiled once (cached)."""
+        insert = self._dialect.insert
+        heard = bindparam("b_heard", type_=UtcDateTime())
+        self._sql_touch = (
+            update(venue_t)
+            .where(venue_t.c.key == bindparam("b_key"), or_(venue_t.c.last_seen.is_(None), venue_t.c.last_seen < heard))
+            .values(last_seen=heard, first_seen=func.coalesce(venue_t.c.first_seen, heard))
+        )
+        self._sql_new_venue = insert(venue_t).on_conflict_do_nothing()
+        status = insert(status_t)
+        self._sql_status = status.on_conflict_do_update(
+            index_elements=[status_t.c.venue_key],
+            set_={name: status.excluded[name] for name in ("ts", "received_at", "overall", "failing", "payload")},
+            where=status_t.c.ts < status.excluded.ts,
+        )
+        self._sql_event = insert(event_t).on_conflict_do_nothing().returning(event_t.c.id)
+        self._sql_selftest = insert(selftest_t).on_conflict_do_nothing().returning(selftest_t.c.id)
+        self._sql_summary = insert(summary_t).on_conflict_do_nothing().returning(summary_t.c.venue_key)
+        metrics_at = bindparam("b_metrics_at", type_=UtcDateTime())
+        self._sql_metrics = (
+            update(status_t)
+            .where(
+                status_t.c.venue_key == bindparam("b_key"),
+                or_(status_t.c.metrics_at.is_(None), status_t.c.metrics_at < metrics_at),
+            )
+            .values(metrics=bindparam("b_metrics", type_=JsonDocument), metrics_at=metrics_at)
+        )
 
     # -- the inventory ---------------------------------------------------------------------------------
     def load_inventory(self, inventory: Inventory) -> int:
@@ -151,70 +182,122 @@ class Store:
 
     # -- batches -----------------------------------------------------------------------------------------
     def apply(self, items: list[Accepted]) -> Outcome:
-        """Apply `items` in one transaction (all or nothing: on error nothing is acknowledged)."""
+        """Apply `items` in one transaction (all or nothing: on error nothing is acknowledged).
+
+        Statuses, metrics, events, self-tests and last-seen times go to the database as one
+        executemany each — their conditions (`WHERE ts < new ts`, `ON CONFLICT DO NOTHING`) make the
+        order within a batch irrelevant. Availabilities and the state changes they cause are applied
+        after them, in arrival order, so that they see the batch's last-seen times.
+        """
         outcome = Outcome()
-        with self.engine.begin() as connection:
-            for item in items:
-                self._apply_one(connection, item, outcome)
+        statuses: dict[str, dict[str, Any]] = {}
+        metrics: dict[str, dict[str, Any]] = {}
+        events: dict[str, Accepted] = {}
+        selftests: dict[str, dict[str, Any]] = {}
+        availabilities: list[Accepted] = []
+        heard: dict[str, tuple[datetime, bool]] = {}
+        try:
+            self._apply(items, outcome, statuses, metrics, events, selftests, availabilities, heard)
+        except Exception:
+            self._forget()  # the caches may describe writes that were rolled back
+            raise
         return outcome
 
-    def _apply_one(self, connection: Connection, item: Accepted, outcome: Outcome) -> None:
-        key = item.place.key
-        self._ensure_venue(connection, item)
-        live = not item.incoming.retain
-        if item.leaf == topics.AVAILABILITY:
-            self._availability(connection, item, outcome)
-            heard = item.incoming.received_at if live else None
-        elif item.leaf == topics.STATUS:
-            heard = self._status(connection, item)
-        elif item.leaf == topics.EVENTS:
-            self._event(connection, item, outcome)
-            heard = item.incoming.received_at
-        elif item.leaf == topics.SELFTEST:
-            self._selftest(connection, item, outcome)
-            heard = item.incoming.received_at if live else min(item.model.ts, item.incoming.received_at)  # type: ignore[union-attr]
-        else:
-            self._metrics(connection, item)
-            heard = item.incoming.received_at
-        outcome.count(f"accepted.{item.leaf}")
-        if heard is not None:
-            self._touch(connection, key, heard)
-            if live:
-                self._revive(connection, key, heard, outcome)
+    def _forget(self) -> None:
+        self._known.clear()
+        self._state.clear()
+        self._last_seen_written.clear()
+        self._venue_fields.clear()
 
-    def _ensure_venue(self, connection: Connection, item: Accepted) -> None:
-        key = item.place.key
-        ref = getattr(item.model, "venue", None)
-        if key not in self._known:
-            place = item.place
-            insert = self._dialect.insert(venue_t).values(
-                key=key,
-                province=place.province,
-                prefecture=place.prefecture,
-                county=place.county,
-                venue_id=place.venue,
-                name=ref.name if ref else None,
-                level=ref.level if ref else ("prefecture" if place.county == "_" else "county"),
-                in_inventory=False,
-                state="never",
-                state_since=item.incoming.received_at,
-            )
-            connection.execute(insert.on_conflict_do_nothing())
-            self._known.add(key)
+    def _apply(
+        self,
+        items: list[Accepted],
+        outcome: Outcome,
+        statuses: dict[str, dict[str, Any]],
+        metrics: dict[str, dict[str, Any]],
+        events: dict[str, Accepted],
+        selftests: dict[str, dict[str, Any]],
+        availabilities: list[Accepted],
+        heard: dict[str, tuple[datetime, bool]],
+    ) -> None:
+        with self.engine.begin() as connection:
+            self._ensure_venues(connection, items)
+            for item in items:
+                outcome.count(f"accepted.{item.leaf}")
+                key, now, live = item.place.key, item.incoming.received_at, not item.incoming.retain
+                at: datetime | None = now
+                if item.leaf == topics.AVAILABILITY:
+                    availabilities.append(item)
+                    at = now if live else None
+                elif item.leaf == topics.STATUS:
+                    row = self._status_row(connection, item)
+                    if key not in statuses or statuses[key]["ts"] < row["ts"]:
+                        statuses[key] = row
+                    at = now if live else min(row["ts"], now)  # a retained status: alive at its ts, not now
+                elif item.leaf == topics.EVENTS:
+                    event_id = item.model.id  # type: ignore[union-attr]
+                    if event_id in events:
+                        outcome.count("duplicate_events")
+                    events[event_id] = item
+                elif item.leaf == topics.SELFTEST:
+                    selftests[item.model.id] = self._selftest_row(item)  # type: ignore[union-attr]
+                    at = now if live else min(item.model.ts, now)  # type: ignore[union-attr]
+                else:
+                    row = {"b_key": key, "b_metrics": item.document, "b_metrics_at": item.model.ts}  # type: ignore[union-attr]
+                    if key not in metrics or metrics[key]["b_metrics_at"] < row["b_metrics_at"]:
+                        metrics[key] = row
+                if at is not None:
+                    previous = heard.get(key)
+                    heard[key] = (max(at, previous[0]) if previous else at, live or bool(previous and previous[1]))
+            if statuses:
+                connection.execute(self._sql_status, list(statuses.values()))
+            if metrics:
+                connection.execute(self._sql_metrics, list(metrics.values()))
+            if events:
+                self._insert_events(connection, list(events.values()), outcome)
+            if selftests:
+                stored = connection.execute(self._sql_selftest, list(selftests.values())).scalars().all()
+                outcome.count("stored_selftests", len(stored))
+                outcome.count("duplicate_selftests", len(selftests) - len(stored))
+            self._touch_all(connection, heard)
+            for item in availabilities:
+                self._availability(connection, item, outcome)
+            for key, (at, live) in heard.items():
+                if live:
+                    self._revive(connection, key, at, outcome)
 
-    def _touch(self, connection: Connection, key: str, heard: datetime) -> None:
-        written = self._last_seen_written.get(key)
-        if written is not None and heard - written < LAST_SEEN_RESOLUTION:
-            return
-        connection.execute(
-            update(venue_t)
-            .where(venue_t.c.key == key, or_(venue_t.c.last_seen.is_(None), venue_t.c.last_seen < heard))
-            .values(last_seen=heard)
-        )
-        connection.execute(
-            update(venue_t).where(venue_t.c.key == key, venue_t.c.first_seen.is_(None)).values(first_seen=heard)
-        )
-        self._last_seen_written[key] = heard
+    def _ensure_venues(self, connection: Connection, items: list[Accepted]) -> None:
+        new: dict[str, dict[str, Any]] = {}
+        for item in items:
+            key = item.place.key
+            if key in self._known or key in new:
+                continue
+            place, ref = item.place, getattr(item.model, "venue", None)
+            new[key] = {
+                "key": key,
+                "province": place.province,
+                "prefecture": place.prefecture,
+                "county": place.county,
+                "venue_id": place.venue,
+                "name": ref.name if ref else None,
+                "level": ref.level if ref else ("prefecture" if place.county == "_" else "county"),
+                "in_inventory": False,
+                "state": "never",
+                "state_since": item.incoming.received_at,
+            }
+        if new:
+            connection.execute(self._sql_new_venue, list(new.values()))
+            self._known.update(new)
+
+    def _touch_all(self, connection: Connection, heard: dict[str, tuple[datetime, bool]]) -> None:
+        rows = []
+        for key, (at, _live) in heard.items():
+            written = self._last_seen_written.get(key)
+            if written is None or at - written >= LAST_SEEN_RESOLUTION:
+                rows.append({"b_key": key, "b_heard": at})
+                self._last_seen_written[key] = at
+        if rows:
+            connection.execute(self._sql_touch, rows)
 
     # -- state -------------------------------------------------------------------------------------------
     def transition(
@@ -290,7 +373,8 @@ class Store:
         self.transition(connection, key, "online" if fresh else "silent", now, "availability", outcome)
 
     # -- payloads ----------------------------------------------------------------------------------------
-    def _status(self, connection: Connection, item: Accepted) -> datetime:
+    def _status_row(self, connection: Connection, item: Accepted) -> dict[str, Any]:
+        """The status row to upsert; the venue's own fields (name, contacts, interval) updated when changed."""
         status: Status = item.model  # type: ignore[assignment]
         key, now = item.place.key, item.incoming.received_at
         failing = sorted(check for check, finding in status.checks.items() if finding.verdict in FAILING_VERDICTS)
@@ -298,18 +382,10 @@ class Store:
             "venue_key": key,
             "ts": status.ts,
             "received_at": now,
-            "overall": str(status.overall),
+            "overall": status.overall.value,
             "failing": failing,
             "payload": item.document,
         }
-        insert = self._dialect.insert(status_t).values(values)
-        connection.execute(
-            insert.on_conflict_do_update(
-                index_elements=[status_t.c.venue_key],
-                set_={name: insert.excluded[name] for name in values if name != "venue_key"},
-                where=status_t.c.ts < insert.excluded.ts,
-            )
-        )
         interval = getattr(status, "status_interval_s", None)
         reported = status.contacts or None
         fields = (status.venue.name, status.venue.level, reported, interval)
@@ -329,49 +405,40 @@ class Store:
                 .values(name=status.venue.name)
             )
             self._venue_fields[key] = fields
-        # A retained status read at start proves the venue was alive when it was written, not now.
-        return now if not item.incoming.retain else min(status.ts, now)
+        return values
 
-    def _event(self, connection: Connection, item: Accepted, outcome: Outcome) -> None:
-        event: Event = item.model  # type: ignore[assignment]
-        key, now = item.place.key, item.incoming.received_at
-        inserted = connection.execute(
-            self._dialect.insert(event_t)
-            .values(
-                id=event.id,
-                venue_key=key,
-                seq=event.seq,
-                code=event.code,
-                severity=str(event.severity),
-                ts=event.ts,
-                conference_id=event.conference_id,
-                check_id=event.check,
-                verdict=str(event.verdict) if event.verdict is not None else None,
-                payload=item.document,
-                received_at=now,
+    def _insert_events(self, connection: Connection, items: list[Accepted], outcome: Outcome) -> None:
+        rows = []
+        for item in items:
+            event: Event = item.model  # type: ignore[assignment]
+            rows.append(
+                {
+                    "id": event.id,
+                    "venue_key": item.place.key,
+                    "seq": event.seq,
+                    "code": event.code,
+                    "severity": event.severity.value,
+                    "ts": event.ts,
+                    "conference_id": event.conference_id,
+                    "check_id": event.check,
+                    "verdict": event.verdict.value if event.verdict is not None else None,
+                    "payload": item.document,
+                    "received_at": item.incoming.received_at,
+                }
             )
-            .on_conflict_do_nothing()
-            .returning(event_t.c.id)
-        ).first()
-        if inserted is None:
-            outcome.count("duplicate_events")
-            return
-        outcome.count("stored_events")
-        outcome.new_events.append((key, event, now))
-        self.events_touched.add(key)
-        connection.execute(
-            update(gap_t)
-            .where(
-                gap_t.c.venue_key == key,
-                gap_t.c.kind == topics.EVENTS,
-                gap_t.c.from_seq <= event.seq,
-                gap_t.c.to_seq >= event.seq,
-            )
-            .values(recovered=gap_t.c.recovered + 1)
-        )
-        if event.code == "conference.summary" and event.conference_id:
-            data = (item.document or {}).get("data", {})
-            self.store_summary(connection, key, event.conference_id, str(event.severity), data, "event", event.id)
+        stored = set(connection.execute(self._sql_event, rows).scalars().all())
+        outcome.count("stored_events", len(stored))
+        outcome.count("duplicate_events", len(items) - len(stored))
+        for item in items:
+            event = item.model  # type: ignore[assignment]
+            if event.id not in stored:
+                continue
+            key = item.place.key
+            outcome.new_events.append((key, event, item.incoming.received_at))
+            self.events_touched.add(key)
+            if event.code == "conference.summary" and event.conference_id:
+                data = (item.document or {}).get("data", {})
+                self.store_summary(connection, key, event.conference_id, event.severity.value, data, "event", event.id)
 
     def store_summary(
         self,
@@ -385,50 +452,31 @@ class Store:
     ) -> bool:
         """Keep a venue's Art. 20 summary of a conference (the first one stored wins)."""
         inserted = connection.execute(
-            self._dialect.insert(summary_t)
-            .values(
-                venue_key=key,
-                conference_id=conference_id,
-                severity=severity,
-                source=source,
-                event_id=event_id,
-                received_at=self.clock(),
-                payload=payload,
-            )
-            .on_conflict_do_nothing()
-            .returning(summary_t.c.venue_key)
+            self._sql_summary,
+            {
+                "venue_key": key,
+                "conference_id": conference_id,
+                "severity": severity,
+                "source": source,
+                "event_id": event_id,
+                "received_at": self.clock(),
+                "payload": payload,
+            },
         ).first()
         return inserted is not None
 
-    def _selftest(self, connection: Connection, item: Accepted, outcome: Outcome) -> None:
+    def _selftest_row(self, item: Accepted) -> dict[str, Any]:
         report: SelftestReport = item.model  # type: ignore[assignment]
-        inserted = connection.execute(
-            self._dialect.insert(selftest_t)
-            .values(
-                id=report.id,
-                venue_key=item.place.key,
-                trigger=report.trigger,
-                verdict=report.verdict,
-                conference_id=report.conference_id,
-                ts=report.ts,
-                received_at=item.incoming.received_at,
-                payload=item.document,
-            )
-            .on_conflict_do_nothing()
-            .returning(selftest_t.c.id)
-        ).first()
-        outcome.count("stored_selftests" if inserted is not None else "duplicate_selftests")
-
-    def _metrics(self, connection: Connection, item: Accepted) -> None:
-        metrics: Metrics = item.model  # type: ignore[assignment]
-        connection.execute(
-            update(status_t)
-            .where(
-                status_t.c.venue_key == item.place.key,
-                or_(status_t.c.metrics_at.is_(None), status_t.c.metrics_at < metrics.ts),
-            )
-            .values(metrics=item.document, metrics_at=metrics.ts)
-        )
+        return {
+            "id": report.id,
+            "venue_key": item.place.key,
+            "trigger": report.trigger,
+            "verdict": report.verdict,
+            "conference_id": report.conference_id,
+            "ts": report.ts,
+            "received_at": item.incoming.received_at,
+            "payload": item.document,
+        }
 
     # -- the silence watcher -----------------------------------------------------------------------------
     def sweep_silence(self) -> Outcome:

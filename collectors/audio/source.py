@@ -12,6 +12,10 @@ import soundfile
 
 from collectors.audio.ring import RingBuffer
 
+# Sample rates a file may have: those of sound inputs ([audio] rate). The loudness filters are
+# designed for them, and a header claiming 1 Hz (a damaged file) would divide by zero further on.
+MIN_RATE, MAX_RATE = 8000, 192000
+
 
 class AudioSourceError(Exception):
     """The source cannot be opened or read; the message names the source and the reason."""
@@ -53,6 +57,8 @@ def read_file(source: AudioSource, seconds: float | None = None) -> tuple[np.nda
         data, rate = soundfile.read(str(path), frames=frames, dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         raise AudioSourceError(f"{source.spec}: not a readable sound file: {exc}") from None
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioSourceError(f"{source.spec}: sample rate {rate} Hz, the checks need {MIN_RATE}–{MAX_RATE} Hz")
     if source.channel >= data.shape[1]:
         raise AudioSourceError(f"{source.spec}: has {data.shape[1]} channel(s), channel {source.channel} asked for")
     return np.ascontiguousarray(data[:, source.channel]), int(rate)

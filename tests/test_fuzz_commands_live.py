@@ -47,22 +47,41 @@ class Caller:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"fuzz-hub-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5
         )
+        self.misplaced: list[str] = []  # topics outside the reply subtree that carried a Reply
+        self.status: dict[str, Any] | None = None
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
-        self.client.subscribe(f"{TOPICS.reply_subtree}#", qos=1)
+        self.client.subscribe("#", qos=1)
         self.client.loop_start()
 
     def _on_message(self, client, userdata, message) -> None:
+        if not message.topic.startswith(TOPICS.reply_subtree):
+            self._watch(message.topic, bytes(message.payload))
+            return
         token = message.topic.removeprefix(TOPICS.reply_subtree)
         correlation = getattr(message.properties, "CorrelationData", None)
         with self.arrived:
             self.replies[token].append((bytes(message.payload), correlation))
             self.arrived.notify_all()
 
-    def send(self, name: str, payload: bytes) -> str:
+    def _watch(self, topic: str, payload: bytes) -> None:
+        try:
+            document = json.loads(payload)
+        except ValueError:
+            return
+        if not isinstance(document, dict):
+            return
+        if document.get("schema") == "venue-agent/reply/1" and topic != TOPICS.replies:
+            self.misplaced.append(topic)
+        if topic == TOPICS.status:
+            with self.arrived:
+                self.status = document
+                self.arrived.notify_all()
+
+    def send(self, name: str, payload: bytes, response_topic: str | None = None) -> str:
         token = uuid.uuid4().hex
         properties = Properties(PacketTypes.PUBLISH)
-        properties.ResponseTopic = TOPICS.reply_topic(token)
+        properties.ResponseTopic = response_topic or TOPICS.reply_topic(token)
         properties.CorrelationData = token.encode()
         self.client.publish(TOPICS.command(name), payload, qos=1, properties=properties).wait_for_publish(10)
         return token
@@ -173,6 +192,44 @@ def test_each_command_gets_exactly_one_valid_reply(live: tuple[Caller, AgentProc
     reply = Reply.model_validate_json(payload)
     assert reply.command == name and reply.ok == (reply.error is None)
     event(f"{name}: {'ok' if reply.ok else reply.error.code}")  # type: ignore[union-attr]
+
+
+# Response topics a broker delivers (valid MQTT, no wildcard) but the agent must not answer on.
+OUTSIDE = st.one_of(
+    st.sampled_from([TOPICS.status, TOPICS.events, TOPICS.availability, TOPICS.command("ping"), TOPICS.reply_subtree]),
+    st.from_regex(r"vc/jilin/changchun/[a-z]{1,8}/main/cmd/replies/[a-z0-9]{1,8}", fullmatch=True).filter(
+        lambda topic: not topic.startswith(TOPICS.reply_subtree)
+    ),
+    st.from_regex(r"[a-z0-9/]{1,30}", fullmatch=True).filter(lambda topic: not topic.startswith(TOPICS.reply_subtree)),
+)
+
+
+@given(st.sampled_from(["ping", "schedule", "no-such-command"]), OUTSIDE)
+@settings(
+    max_examples=examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+def test_a_response_topic_outside_the_reply_subtree_is_never_answered(
+    live: tuple[Caller, AgentProcess], name: str, topic: str
+) -> None:
+    caller, _agent = live
+    caller.send(name, b'{"args": {}}', response_topic=topic)
+    assert caller.wait(caller.send("ping", b"{}"), REPLY_WAIT_S), "the agent stopped answering"  # in order after it
+    assert not caller.misplaced, caller.misplaced
+
+
+def test_the_refusals_are_counted_in_the_status(live: tuple[Caller, AgentProcess]) -> None:
+    caller, _agent = live
+    deadline = time.monotonic() + 30
+    with caller.arrived:
+        while time.monotonic() < deadline:
+            refused = ((caller.status or {}).get("commands") or {}).get("refused", 0)
+            if refused >= 1:
+                break
+            caller.arrived.wait(deadline - time.monotonic())
+    assert refused >= 1, caller.status
+    assert not caller.misplaced, caller.misplaced
 
 
 def test_the_agent_took_it_all_without_a_traceback(live: tuple[Caller, AgentProcess]) -> None:

@@ -269,6 +269,7 @@ class Agent:
             conference={**self.schedule.status(), "last_summary": self.last_summary},
             selftest=self.last_selftest,
             commands=self._router.counts if self._router is not None else None,
+            status_interval_s=self.settings.agent.status_interval_s,
         )
 
     def status_payload(self) -> bytes:
@@ -475,11 +476,12 @@ class Agent:
             )
         summaries = self.recorder.ready_summaries(now)
         for summary in summaries:
+            summary["severity"] = summary_severity(summary).value  # kept with it: cmd/summary replies carry it
             self.last_summary = summary
             self._save_summary(summary)
             self.emit(
                 "conference.summary",
-                summary_severity(summary),
+                Severity(summary["severity"]),
                 AGENT_MESSAGES.render(
                     "conference.summary",
                     title=summary["title"] or summary["conference_id"],

@@ -17,9 +17,10 @@ from agent.config.models import Settings
 from agent.messages import AGENT_MESSAGES
 from agent.monitors.simulation import SIM_MESSAGES
 from agent.selftest.suite import SELFTEST_MESSAGES
+from contract.catalog import Catalog
 from contract.schemas import render_schemas
+from hub.messages import HUB_MESSAGES
 from probes.audio import AUDIO_MESSAGES
-from probes.catalog import Catalog
 from probes.clock import CLOCK_MESSAGES
 from probes.host import HOST_MESSAGES
 from probes.net import NET_MESSAGES
@@ -41,6 +42,7 @@ CATALOGS: dict[str, Catalog] = {
     "clock against NTP (第十四条)": CLOCK_MESSAGES,
     "self-test runner (第十四条)": SELFTEST_MESSAGES,
     "simulated venue (demo only)": SIM_MESSAGES,
+    "the hub, venue-hub (ingest, venue states; its log lines)": HUB_MESSAGES,
 }
 
 

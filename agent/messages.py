@@ -1,6 +1,6 @@
 """Bilingual texts of the agent's own events and errors, keyed by stable codes (see docs/codes.md)."""
 
-from probes.catalog import Catalog
+from contract.catalog import Catalog
 
 AGENT_MESSAGES = Catalog(
     {

@@ -122,6 +122,9 @@ class Status(Payload):
         default=None, description="The last self-test run: id, ts, trigger, verdict, failed and warned items."
     )
     commands: CommandsState | None = None
+    status_interval_s: float | None = Field(
+        default=None, description="The longest the agent stays quiet: a hub calls it silent some multiple after."
+    )
 
 
 class Metrics(Payload):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict, severity_rank
 from probes.audio_metrics import AudioMetrics
-from probes.catalog import Catalog
 from probes.hysteresis import Band
 
 AUDIO_MESSAGES = Catalog(

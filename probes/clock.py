@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collectors.net.clock import ClockReading
+from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict
-from probes.catalog import Catalog
 from probes.hysteresis import Band
 
 CLOCK_MESSAGES = Catalog(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collectors.host import DiskReading
+from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict
-from probes.catalog import Catalog
 
 HOST_MESSAGES = Catalog(
     {

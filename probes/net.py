@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from collectors.net.path import PathReading, PortReading
+from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict, worst
-from probes.catalog import Catalog
 from probes.hysteresis import Band
 
 NET_MESSAGES = Catalog(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from collectors.snmp.reading import DeviceReading, EntityValue, Interface
+from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict, worst
-from probes.catalog import Catalog
 
 SNMP_MESSAGES = Catalog(
     {

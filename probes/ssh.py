@@ -8,8 +8,8 @@ signal while in a call means the venue sends no picture. Pure functions: reading
 from __future__ import annotations
 
 from collectors.ssh.readings import CodecStatus, SshInterface, SshReading
+from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict, worst
-from probes.catalog import Catalog
 from probes.snmp import SnmpThresholds
 
 SSH_MESSAGES = Catalog(

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict, severity_rank, worst
-from probes.catalog import Catalog
 from probes.hysteresis import Band
 from probes.video_metrics import FrameMetrics
 

@@ -14,8 +14,8 @@ from functools import cache
 import cv2
 import numpy as np
 
+from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict
-from probes.catalog import Catalog
 
 DETECT_WIDTH = 960
 FRONT_ROW_SIZE = 0.6

@@ -10,8 +10,8 @@ import itertools
 
 from agent.config.models import Settings
 from agent.monitors import Monitor, Reporter
+from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict
-from probes.catalog import Catalog
 
 SIM_MESSAGES = Catalog(
     {

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 
 from agent.status import finding_key
+from contract.catalog import Catalog
 from contract.findings import Finding, Verdict, worst
 from contract.payloads import SelftestItem, SelftestReport, VenueRef
-from probes.catalog import Catalog
 
 SELFTEST_MESSAGES = Catalog(
     {

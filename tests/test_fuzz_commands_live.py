@@ -220,7 +220,9 @@ def test_a_response_topic_outside_the_reply_subtree_is_never_answered(
 
 
 def test_the_refusals_are_counted_in_the_status(live: tuple[Caller, AgentProcess]) -> None:
+    """Self-contained (pytest-xdist may run it on another worker, with its own agent)."""
     caller, _agent = live
+    caller.send("ping", b"{}", response_topic=TOPICS.status)
     deadline = time.monotonic() + 30
     with caller.arrived:
         while time.monotonic() < deadline:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from contract.findings import Message
 from contract.payloads import Event, Severity, VenueRef
-from hub.db.engine import open_database
+from hub.db.engine import open_database, writer_engine
 from hub.db.models import Conference, ConferenceVenue, Venue
 from hub.incidents.config import SinkConfig
 from hub.incidents.desk import IncidentDesk
@@ -140,7 +140,7 @@ def main() -> None:
         prepare(url)
         engine = open_database(url)
         sink = SinkConfig(name="office", kind="webhook", url=server.url(), allow_http=True)
-        desk = IncidentDesk(engine, [sink])
+        desk = IncidentDesk(writer_engine(engine), [sink])
         thread = run_desk(desk)
         time.sleep(1.0)  # the ledger's tables exist, the sink loop is waiting
         started = time.perf_counter()
@@ -162,7 +162,7 @@ def main() -> None:
         dead = SinkConfig(
             name="dead", kind="webhook", url=f"http://127.0.0.1:{dead_port}/", allow_http=True, backoff_initial_s=0.1
         )
-        dead_desk = IncidentDesk(dead_engine, [dead])
+        dead_desk = IncidentDesk(writer_engine(dead_engine), [dead])
         dead_thread = run_desk(dead_desk)
         time.sleep(1.0)
         costs = []

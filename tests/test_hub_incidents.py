@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from contract.findings import Message
 from contract.payloads import Event, Severity, VenueRef
-from hub.db.engine import open_database
+from hub.db.engine import open_database, writer_engine
 from hub.incidents.config import SinkConfig
 from hub.incidents.desk import IncidentDesk
 from hub.incidents.formats import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, webhook_signature
@@ -97,7 +97,7 @@ def sink(name: str, kind: str, url: str, **extra) -> SinkConfig:
 @contextmanager
 def running_desk(db: Path | str, sinks: list[SinkConfig], directory=None, **kwargs) -> Iterator[IncidentDesk]:
     """The desk on its own thread and loop (on an SQLite file, or a database URL); closed on exit."""
-    engine = open_database(db if isinstance(db, str) else f"sqlite:///{db}")
+    engine = writer_engine(open_database(db if isinstance(db, str) else f"sqlite:///{db}"))  # as venue-hub run
     desk = IncidentDesk(engine, sinks, directory or StaticDirectory([CONFERENCE]), **kwargs)
     thread = threading.Thread(target=asyncio.run, args=(desk.run(),), daemon=True)
     thread.start()

@@ -44,7 +44,7 @@ from hub.incidents.desk import IncidentDesk
 from hub.incidents.formats import build_request
 from hub.incidents.incident import ConferenceRef
 from hub.incidents.rules import VenueInfo, event_incident
-from tests.peers.http_sink import HttpSink
+from tests.peers.http_sink import HttpSink, refusing_port
 
 REF = VenueRef(province="jilin", prefecture="changchun", county="nongan", id="main", name="农安县", level="county")
 KEY = "jilin/changchun/nongan/main"
@@ -157,24 +157,22 @@ def main() -> None:
         dead_url = f"sqlite:///{Path(directory) / 'dead.sqlite3'}"
         prepare(dead_url)
         dead_engine = open_database(dead_url)
-        with HttpSink() as closing:
-            dead_port = closing.port
-        dead = SinkConfig(
-            name="dead", kind="webhook", url=f"http://127.0.0.1:{dead_port}/", allow_http=True, backoff_initial_s=0.1
-        )
-        dead_desk = IncidentDesk(writer_engine(dead_engine), [dead])
-        dead_thread = run_desk(dead_desk)
-        time.sleep(1.0)
-        costs = []
-        for item in events(args.incidents):
-            before = time.perf_counter()
-            dead_desk.on_event(KEY, item, datetime.now(UTC))
-            costs.append(time.perf_counter() - before)
-        time.sleep(2.0)
-        failed = dead_desk.status()["sinks"]["dead"]["failed_attempts"]
-        dead_desk.close()
-        dead_thread.join(30)
-        dead_engine.dispose()
+        with refusing_port() as dead_port:
+            dead_hook = f"http://127.0.0.1:{dead_port}/"
+            dead = SinkConfig(name="dead", kind="webhook", url=dead_hook, allow_http=True, backoff_initial_s=0.1)
+            dead_desk = IncidentDesk(writer_engine(dead_engine), [dead])
+            dead_thread = run_desk(dead_desk)
+            time.sleep(1.0)
+            costs = []
+            for item in events(args.incidents):
+                before = time.perf_counter()
+                dead_desk.on_event(KEY, item, datetime.now(UTC))
+                costs.append(time.perf_counter() - before)
+            time.sleep(2.0)
+            failed = dead_desk.status()["sinks"]["dead"]["failed_attempts"]
+            dead_desk.close()
+            dead_thread.join(30)
+            dead_engine.dispose()
 
     costs.sort()
     result = {

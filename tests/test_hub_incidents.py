@@ -32,7 +32,7 @@ from hub.incidents.formats import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, webhook_
 from hub.incidents.incident import ConferenceRef
 from hub.incidents.ledger import Ledger
 from hub.incidents.rules import ScheduledConference, VenueInfo
-from tests.peers.http_sink import ROBOT_OK, HttpSink
+from tests.peers.http_sink import ROBOT_OK, HttpSink, refusing_port
 
 pytest_plugins = ["tests.peers.postgres"]  # the shared PostgreSQL server and the `database_url` fixture
 
@@ -244,9 +244,8 @@ def test_robot_errcodes_rate_limit_is_retried_bad_signature_is_given_up(tmp_path
 
 
 def test_a_sink_that_is_down_is_reported_and_holds_nothing_up(tmp_path):
-    with HttpSink() as doomed:
-        dead_url = doomed.url("/gone")
-    with HttpSink(then=(200, b"{}")) as alive:
+    with refusing_port() as dead_port, HttpSink(then=(200, b"{}")) as alive:
+        dead_url = f"http://127.0.0.1:{dead_port}/gone"
         sinks = [
             sink("dead", "webhook", dead_url, timeout_s=1.0, max_attempts=3),
             sink("alive", "webhook", alive.url()),

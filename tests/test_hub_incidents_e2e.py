@@ -24,7 +24,7 @@ from contract.topics import VenueTopics
 from hub.db.engine import open_database
 from hub.db.models import Conference, ConferenceVenue, EventRecord, Venue
 from sim.broker import Mosquitto
-from tests.peers.http_sink import ROBOT_OK, HttpSink
+from tests.peers.http_sink import ROBOT_OK, HttpSink, refusing_port
 from tests.peers.hub_process import HubProcess, wait_until, write_hub_config
 
 pytest_plugins = ["tests.peers.postgres"]
@@ -100,8 +100,8 @@ def stored(engine) -> int:
 def test_through_the_hub_one_message_per_incident_retried_and_a_dead_sink_holds_nothing_up(
     database_url: str, tmp_path: Path
 ):
-    dead_port = HttpSink().port  # bound and closed at once: nothing listens there
-    with Mosquitto() as broker, HttpSink([(500, b"{}"), (500, b"{}")], then=(200, b"{}")) as office:
+    office = HttpSink([(500, b"{}"), (500, b"{}")], then=(200, b"{}"))
+    with refusing_port() as dead_port, Mosquitto() as broker, office:
         sinks = sink_table("office", "webhook", office.url()) + sink_table(
             "dead", "webhook", f"http://127.0.0.1:{dead_port}/hook", timeout_s=1.0, max_attempts=50
         )

@@ -21,10 +21,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 from pydantic import ValidationError
 
-from contract.conference import MAX_TITLE, Conference
+from contract.conference import KINDS, MAX_TITLE, Conference
 from contract.small_file import MIB, UnreadableFile, read_small_file
 
-KINDS = ("national", "provincial", "department", "followup")
 MAX_ICS_BYTES = 2 * MIB  # thousands of events; a conference notice calendar holds a few dozen
 MAX_ICS_EVENTS = 2000  # events read from one file; the rest are reported, not read
 MAX_SHOWN = 128  # characters of a UID or a reason quoted in a problem

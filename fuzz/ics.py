@@ -12,7 +12,7 @@ import atheris
 from fuzz.harness import OURS, run
 
 with atheris.instrument_imports(include=OURS):
-    from agent.schedule_ics import IcsError, read_ics
+    from contract.schedule_ics import IcsError, read_ics
 
 
 FILE = Path(tempfile.mkdtemp(prefix="fuzz-ics-")) / "schedule.ics"

@@ -1,4 +1,4 @@
-"""Fuzz: the .ics schedule reader (agent.schedule_ics.read_ics) on arbitrary bytes and on calendars
+"""Fuzz: the .ics schedule reader (contract.schedule_ics.read_ics) on arbitrary bytes and on calendars
 whose events are built from valid and broken properties of every kind.
 
 The promise (docs/schedule.md): the conferences that could be read and one problem per event that
@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from agent.schedule_ics import MAX_ICS_EVENTS, IcsError, read_ics
 from agent.timeline import Timeline
+from contract.schedule_ics import MAX_ICS_EVENTS, IcsError, read_ics
 from fuzz.budget import examples
 
 ZONE = ZoneInfo("Asia/Shanghai")

@@ -78,7 +78,7 @@ def test_ics_events_become_conferences(tmp_path: Path) -> None:
         ("d.toml", '[[conference]]\nid = "c1"\nkind = "national"\nstart = 2026-03-10T09:00:00Z\n' * 2, "listed twice"),
         ("e.toml", '[meeting]\nid = "c1"\n', "expected [[conference]] tables only"),
         ("f.ics", ICS.replace("DTSTART:20260311T140000", "DTSTART;VALUE=DATE:20260311"), "event 2026-dept-02"),
-        ("g.ics", "not a calendar", "not a readable calendar"),
+        ("g.ics", "not a calendar", "cannot read the calendar"),
     ],
 )
 def test_a_bad_entry_refuses_the_whole_file(tmp_path: Path, name: str, text: str, words: str) -> None:

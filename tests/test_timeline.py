@@ -177,7 +177,7 @@ END:VCALENDAR\r
 
 
 def test_conferences_from_an_ics_file(tmp_path):
-    from agent.schedule_ics import read_ics
+    from contract.schedule_ics import read_ics
 
     path = tmp_path / "conferences.ics"
     path.write_text(ICS, encoding="utf-8")
@@ -201,7 +201,7 @@ def test_conferences_from_an_ics_file(tmp_path):
     assert [c["id"] for c in json.loads(result.stdout)] == ["sheng-ics-1", "gwy-ics-2"]
     assert "allday-3" in result.stderr
     (tmp_path / "broken.ics").write_text("this is not a calendar")
-    from agent.schedule_ics import IcsError
+    from contract.schedule_ics import IcsError
 
     with pytest.raises(IcsError, match=r"broken\.ics"):
         read_ics(tmp_path / "broken.ics", ZONE)
@@ -235,7 +235,7 @@ def ics(*events: str) -> bytes:
 
 
 def test_hostile_ics_events_are_reported_by_uid_and_the_others_kept(tmp_path):
-    from agent.schedule_ics import read_ics
+    from contract.schedule_ics import read_ics
 
     path = tmp_path / "conferences.ics"
     path.write_bytes(
@@ -271,7 +271,7 @@ def test_hostile_ics_events_are_reported_by_uid_and_the_others_kept(tmp_path):
 def test_an_ics_file_that_cannot_be_read_raises_only_ics_error(tmp_path):
     import os
 
-    from agent.schedule_ics import MAX_ICS_BYTES, IcsError, read_ics
+    from contract.schedule_ics import MAX_ICS_BYTES, IcsError, read_ics
 
     cases = {
         "garbage.ics": b"\xff\xfe\x00 garbage \x00" * 100,
@@ -311,7 +311,7 @@ def test_a_damaged_calendar_gives_conferences_problems_or_ics_error_and_nothing_
     import tempfile
     from pathlib import Path
 
-    from agent.schedule_ics import IcsError, read_ics
+    from contract.schedule_ics import IcsError, read_ics
 
     data = ICS.encode()
     for at, length in cuts:

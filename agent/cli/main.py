@@ -20,7 +20,7 @@ from agent.cli.probe_ssh import probe_ssh
 from agent.cli.probe_video import probe_video
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
-from agent.schedule_ics import IcsError, read_ics
+from contract.schedule_ics import IcsError, read_ics
 
 CONFIG_OPTION = click.option(
     "-c",

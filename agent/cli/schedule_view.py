@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.config.models import Settings
-from agent.schedule_ics import IcsError, read_ics
 from agent.timeline import DURATION_LIMITS, checkpoints
 from contract.conference import Conference
+from contract.schedule_ics import IcsError, read_ics
 
 
 def all_conferences(settings: Settings) -> tuple[list[Conference], list[str]]:

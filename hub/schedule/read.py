@@ -15,14 +15,14 @@ checks against its clock, such as its 400-day horizon).
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from contract.conference import KINDS, MAX_CONFERENCES, MAX_TITLE, Conference
+from contract.conference import MAX_CONFERENCES, Conference
+from contract.schedule_ics import IcsError, read_ics
 
 MAX_FILE_BYTES = 2 * 1_048_576
 
@@ -68,63 +68,15 @@ def _read_toml(text: str, path: Path) -> list[Conference]:
     return conferences
 
 
-def _kind(event: Any) -> str:
-    explicit = str(event.get("X-VENUE-KIND", "")).strip().lower()
-    if explicit in KINDS:
-        return explicit
-    categories = event.get("CATEGORIES")
-    for entry in categories if isinstance(categories, list) else [categories] if categories else []:
-        for value in getattr(entry, "cats", [entry]):
-            if str(value).strip().lower() in KINDS:
-                return str(value).strip().lower()
-    return "provincial"
-
-
-def _ics_conference(event: Any, zone: ZoneInfo) -> Conference:
-    start = event.decoded("DTSTART") if "DTSTART" in event else None
-    if not isinstance(start, datetime):
-        raise ValueError("DTSTART is missing or is a date without a time")
-    start = start if start.tzinfo is not None else start.replace(tzinfo=zone)
-    if "DTEND" in event:
-        end = event.decoded("DTEND")
-        if not isinstance(end, datetime):
-            raise ValueError("DTEND is not a date-time")
-        duration = (end if end.tzinfo is not None else end.replace(tzinfo=zone)) - start
-    elif "DURATION" in event:
-        duration = event.decoded("DURATION")
-    else:
-        duration = timedelta(hours=1)
-    if not isinstance(duration, timedelta) or duration <= timedelta(0):
-        raise ValueError("it ends before it starts (or its DURATION is unreadable)")
-    return Conference(
-        id=str(event.get("UID", "")).strip(),
-        title=str(event.get("SUMMARY", ""))[:MAX_TITLE],
-        kind=_kind(event),  # type: ignore[arg-type]
-        start=start,
-        duration_min=max(1, round(duration.total_seconds() / 60)),
-        far_end=str(event.get("LOCATION")) if event.get("LOCATION") else None,
-    )
-
-
-def _read_ics(data: bytes, path: Path, zone: ZoneInfo) -> list[Conference]:
-    import icalendar
-
+def _read_ics(path: Path, zone: ZoneInfo) -> list[Conference]:
+    """The agent's own reader (contract/schedule_ics.py); but where the agent keeps the good events of
+    a messy calendar, the hub refuses the file if any event is bad: a schedule is pushed whole."""
     try:
-        events = icalendar.Calendar.from_ical(data).walk("VEVENT")
-    except Exception as exc:  # icalendar raises many kinds on malformed input
-        raise ScheduleFileError([f"{path}: not a readable calendar: {type(exc).__name__}: {str(exc)[:120]}"]) from None
-    conferences, problems = [], []
-    for number, event in enumerate(events, start=1):
-        uid = str(event.get("UID", "")).strip()
-        where = f"{path}: event {uid[:80] or f'#{number} (no UID)'}"
-        try:
-            conferences.append(_ics_conference(event, zone))
-        except ValidationError as exc:
-            problems += _problem(where, exc)
-        except Exception as exc:
-            problems.append(f"{where}: {str(exc)[:160]}")
+        conferences, problems = read_ics(path, zone)
+    except IcsError as exc:
+        raise ScheduleFileError([str(exc)]) from None
     if problems:
-        raise ScheduleFileError(problems)
+        raise ScheduleFileError([f"{path}: {problem}" for problem in problems])
     return conferences
 
 
@@ -139,7 +91,7 @@ def read_schedule(path: Path, zone: ZoneInfo) -> list[Conference]:
     except OSError as exc:
         raise ScheduleFileError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
     if path.suffix.lower() == ".ics":
-        conferences = _read_ics(data, path, zone)
+        conferences = _read_ics(path, zone)
     else:
         try:
             text = data.decode("utf-8")

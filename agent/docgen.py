@@ -19,7 +19,9 @@ from agent.monitors.simulation import SIM_MESSAGES
 from agent.selftest.suite import SELFTEST_MESSAGES
 from contract.catalog import Catalog
 from contract.schemas import render_schemas
+from hub.incidents.texts import INCIDENT_TEXTS
 from hub.messages import HUB_MESSAGES
+from hub.reports.texts import REPORT_TEXTS
 from probes.audio import AUDIO_MESSAGES
 from probes.clock import CLOCK_MESSAGES
 from probes.host import HOST_MESSAGES
@@ -43,6 +45,8 @@ CATALOGS: dict[str, Catalog] = {
     "self-test runner (第十四条)": SELFTEST_MESSAGES,
     "simulated venue (demo only)": SIM_MESSAGES,
     "the hub, venue-hub (ingest, venue states; its log lines)": HUB_MESSAGES,
+    "the hub's incident notices (第八条第五项 / Art. 8(5))": Catalog(INCIDENT_TEXTS),
+    "the hub's review and evaluation (第二十条, 第二十一至二十二条)": Catalog(REPORT_TEXTS),
 }
 
 

@@ -8,24 +8,19 @@ the configuration it has.
 
 from __future__ import annotations
 
-import reprlib
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from agent.config.locate import index_lines, line_of
 from agent.config.models import PATTERN_HINTS, Settings
+from contract.shown_input import shown_input
 from contract.small_file import MIB, UnreadableFile, read_small_file
 
 # A venue's config is a few kilobytes; past this it is not a config someone wrote.
 MAX_CONFIG_BYTES = 1 * MIB
-
-_SHOWN = reprlib.Repr()
-_SHOWN.maxstring = _SHOWN.maxother = 60
-_SHOWN.maxlevel = 3
 
 
 @dataclass(frozen=True)
@@ -68,9 +63,8 @@ def _describe(error: dict) -> str:
     else:
         message = error["msg"].removeprefix("Value error, ")
     if "input" in error and kind not in ("model_type", "dict_type"):
-        value = error["input"]
-        shown = value.isoformat() if isinstance(value, datetime | date | time) else _SHOWN.repr(value)
-        message += f" (got {shown[:60]})"
+        shown = shown_input(error["loc"], error["input"])
+        message += f" (got {shown})" if shown is not None else ""
     return message
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from contract.shown_input import shown_input
 from hub.config.models import HubSettings
 
 MAX_CONFIG_BYTES = 1_048_576
@@ -85,7 +86,8 @@ def _describe(error: dict) -> str:
         return "unknown key (check the spelling; see docs/hub.md)"
     message = str(error["msg"]).removeprefix("Value error, ")
     if "input" in error and error["type"] not in ("model_type", "dict_type"):
-        message += f" (got {str(error['input'])[:60]!r})"
+        shown = shown_input(error["loc"], error["input"])
+        message += f" (got {shown})" if shown is not None else ""
     return message
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collectors.host import DiskReading
 from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict
+from probes.grading import graded
 
 HOST_MESSAGES = Catalog(
     {
@@ -22,13 +23,10 @@ HOST_MESSAGES = Catalog(
 
 
 def judge_disk(reading: DiskReading, warn_mb: float, fail_mb: float) -> Finding:
-    """fail below `fail_mb`, warn below `warn_mb`, else ok."""
-    if reading.free_mb < fail_mb:
-        verdict, code, threshold = Verdict.FAIL, "host.disk.low", fail_mb
-    elif reading.free_mb < warn_mb:
-        verdict, code, threshold = Verdict.WARN, "host.disk.low", warn_mb
-    else:
-        verdict, code, threshold = Verdict.OK, "host.disk.ok", warn_mb
+    """fail at or below `fail_mb`, warn at or below `warn_mb`, else ok (probes/grading.py)."""
+    verdict = graded(reading.free_mb, warn_mb, fail_mb, low=True)
+    code = "host.disk.ok" if verdict is Verdict.OK else "host.disk.low"
+    threshold = fail_mb if verdict is Verdict.FAIL else warn_mb
     return HOST_MESSAGES.finding(
         "host.disk",
         verdict,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contract.findings import Verdict, severity_rank
+from probes.grading import graded
 
 
 @dataclass(frozen=True)
@@ -23,15 +24,10 @@ class Band:
     def raw(self, value: float, tighten: float = 0.0) -> Verdict:
         """Verdict of `value`, with thresholds moved `tighten` × threshold towards the good side."""
 
-        def beyond(threshold: float) -> bool:
-            shifted = threshold * (1 + tighten) if self.low else threshold * (1 - tighten)
-            return value < shifted if self.low else value > shifted
+        def shifted(threshold: float) -> float:
+            return threshold * (1 + tighten) if self.low else threshold * (1 - tighten)
 
-        if beyond(self.fail):
-            return Verdict.FAIL
-        if beyond(self.warn):
-            return Verdict.WARN
-        return Verdict.OK
+        return graded(value, shifted(self.warn), shifted(self.fail), self.low)
 
     def judge(self, value: float, previous: Verdict | None) -> Verdict:
         now = self.raw(value)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from collectors.snmp.reading import DeviceReading, EntityValue, Interface
 from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict, worst
+from probes.grading import graded
 
 SNMP_MESSAGES = Catalog(
     {
@@ -113,11 +114,9 @@ def _finding(
 
 
 def _graded(value: float, warn: float, fail: float) -> tuple[Verdict, float]:
-    if value >= fail:
-        return Verdict.FAIL, fail
-    if value >= warn:
-        return Verdict.WARN, warn
-    return Verdict.OK, warn
+    """The verdict (probes/grading.py) and the threshold it is quoted against."""
+    verdict = graded(value, warn, fail)
+    return verdict, fail if verdict is Verdict.FAIL else warn
 
 
 def judge_reachability(device: str, reading: DeviceReading) -> Finding:

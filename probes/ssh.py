@@ -10,6 +10,7 @@ from __future__ import annotations
 from collectors.ssh.readings import CodecStatus, SshInterface, SshReading
 from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict, worst
+from probes.grading import graded
 from probes.snmp import SnmpThresholds
 
 SSH_MESSAGES = Catalog(
@@ -181,25 +182,21 @@ def judge_video_inputs(device: str, codec: CodecStatus) -> Finding:
     )
 
 
-def _graded(value: float, warn: float, fail: float) -> Verdict:
-    return Verdict.FAIL if value > fail else Verdict.WARN if value > warn else Verdict.OK
-
-
 def judge_media(device: str, codec: CodecStatus, t: SnmpThresholds) -> Finding | None:
     channels = [m for m in codec.media if m.loss_pct is not None or m.jitter_ms is not None]
     if not channels:
         return None
-    graded = []
+    judged = []
     for m in channels:
         loss, jitter = m.loss_pct or 0.0, m.jitter_ms or 0.0
         verdict = worst(
             [
-                _graded(loss, t.call_loss_warn_pct, t.call_loss_fail_pct),
-                _graded(jitter, t.call_jitter_warn_ms, t.call_jitter_fail_ms),
+                graded(loss, t.call_loss_warn_pct, t.call_loss_fail_pct),
+                graded(jitter, t.call_jitter_warn_ms, t.call_jitter_fail_ms),
             ]
         )
-        graded.append((verdict, loss, jitter, f"{m.direction or ''} {m.type or ''} #{m.channel}".strip()))
-    verdict, loss, jitter, channel = max(graded, key=lambda g: (g[0] is Verdict.FAIL, g[0] is Verdict.WARN, g[1], g[2]))
+        judged.append((verdict, loss, jitter, f"{m.direction or ''} {m.type or ''} #{m.channel}".strip()))
+    verdict, loss, jitter, channel = max(judged, key=lambda g: (g[0] is Verdict.FAIL, g[0] is Verdict.WARN, g[1], g[2]))
     code = "ssh.media.ok" if verdict is Verdict.OK else "ssh.media.degraded"
     return _finding(
         "ssh.media",
@@ -300,7 +297,7 @@ def judge(
         ]
         findings += [f for f in optional if f is not None]
     if reading.cpu_pct is not None:
-        verdict = _graded(reading.cpu_pct, thresholds.cpu_warn_pct, thresholds.cpu_fail_pct)
+        verdict = graded(reading.cpu_pct, thresholds.cpu_warn_pct, thresholds.cpu_fail_pct)
         threshold = thresholds.cpu_fail_pct if verdict is Verdict.FAIL else thresholds.cpu_warn_pct
         code = "ssh.cpu.ok" if verdict is Verdict.OK else "ssh.cpu.high"
         findings.append(_finding("ssh.cpu", verdict, code, device, reading.cpu_pct, threshold, "%"))

@@ -429,8 +429,7 @@ class Agent:
             if conference is None:
                 raise CommandArgumentError(f"no conference {args['conference_id']!r} in the schedule")
         else:
-            current = self.schedule.timeline.current(self.clock())
-            conference = current[0] if current else None
+            conference = self.schedule.timeline.in_focus(self.clock())
         try:
             return await self.selftest("command", conference, framing)
         except QueueFull as exc:

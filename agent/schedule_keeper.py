@@ -237,8 +237,7 @@ class ScheduleKeeper:
     def status(self) -> dict:
         now = self.clock()
         current = self.timeline.current(now)
-        upcoming = [c for c in self.timeline.conferences.values() if c.start > now]
-        following = min(upcoming, key=lambda c: c.start, default=None)
+        following = self.timeline.following(now)
         return {
             "current": [c.model_dump(mode="json") for c in current],
             "next": following.model_dump(mode="json") if following else None,

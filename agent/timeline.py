@@ -130,3 +130,14 @@ class Timeline:
     def current(self, now: datetime) -> list[Conference]:
         """Conferences in progress at `now` (overlaps are possible: both are listed)."""
         return [c for c in self.conferences.values() if c.start <= now < c.end]
+
+    def following(self, now: datetime) -> Conference | None:
+        """The next conference to start after `now`."""
+        return min((c for c in self.conferences.values() if c.start > now), key=lambda c: c.start, default=None)
+
+    def in_focus(self, now: datetime) -> Conference | None:
+        """The conference a self-test run now serves (whose far end it probes): the one in progress
+        (the first, if two overlap), else the next one. The one picker for `venue-agent selftest`, the
+        daemon's `cmd/selftest` and so `selftest --via-broker`."""
+        current = self.current(now)
+        return current[0] if current else self.following(now)

@@ -119,3 +119,26 @@ sample_s = 2
     finally:
         late.close()
     assert retained["trigger"] == "command" and retained["verdict"] == "pass"
+
+
+def test_selftest_by_hand_and_via_the_daemon_pick_the_same_conference_between_two(broker, hub, start_agent):
+    """Between a conference that is over and one ahead, both ways of asking probe the one ahead."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    extra = "".join(
+        f'\n[[conference]]\nid = "{cid}"\nkind = "department"\nstart = {start.isoformat()}\nduration_min = 60\n'
+        for cid, start in (("over", now - timedelta(hours=3)), ("ahead", now + timedelta(hours=3)))
+    )
+    agent = start_agent(broker.url, flap_interval_s=3600, extra=extra)
+    hub.wait_for(lambda m: m.topic == f"{BASE}/events" and m.json()["code"] == "agent.started")
+    chosen = {}
+    for way, flags in (("by hand", []), ("via the daemon", ["--via-broker"])):
+        cli = subprocess.run(
+            [sys.executable, "-m", "agent.cli.main", "selftest", "-c", str(agent.config), "--json", *flags],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert cli.returncode in (0, 1, 2), cli.stderr
+        chosen[way] = json.loads(cli.stdout)["conference_id"]
+    assert chosen == {"by hand": "ahead", "via the daemon": "ahead"}
+    assert agent.stop() == 0

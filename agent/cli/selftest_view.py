@@ -30,12 +30,7 @@ def pick_conference(settings: Settings, conference_id: str | None):
         if conference_id not in timeline.conferences:
             raise click.BadParameter(f"no conference {conference_id!r} in the schedule", param_hint="--conference")
         return timeline.conferences[conference_id]
-    now = datetime.now(UTC)
-    current = timeline.current(now)
-    if current:
-        return current[0]
-    upcoming = [c for c in timeline.conferences.values() if c.start > now]
-    return min(upcoming, key=lambda c: c.start, default=None)
+    return timeline.in_focus(datetime.now(UTC))
 
 
 def print_report(console: Console, report: SelftestReport) -> None:

@@ -713,16 +713,20 @@ class Outbox:
         (see rewind)."""
         self.commit()
         out: list[Queued] = []
-        if self._db is not None:
+        while self._db is not None:
+            want = limit - len(out)
             try:
-                rows = self._rows_after(self._row_cursor, limit)
+                rows = self._rows_after(self._row_cursor, want)
             except sqlite3.Error as exc:
                 self._storage_failed(exc)
-                return []  # rows may wait unread: held messages must not overtake them
+                return out  # rows may wait unread: held messages must not overtake them
             if rows:
                 self._row_cursor = rows[-1][0]
-            out = [self._queued_row(row) for row in rows if row[0] not in self._undeleted]
-            if len(rows) == limit:
+            # rows acknowledged whose DELETE was refused are passed over, and do not use up the room
+            out += [self._queued_row(row) for row in rows if row[0] not in self._undeleted]
+            if len(rows) < want:
+                break  # every row is out: held messages may follow
+            if len(out) >= limit:
                 return out
         if self._held and self._last_ticket > self._held_cursor:
             for ticket, message in self._held.items():
@@ -733,6 +737,10 @@ class Outbox:
                 if len(out) >= limit:
                     break
         return out
+
+    def held_messages(self) -> list[Queued]:
+        """What is held in memory, oldest first, for inspection (handing out is next_to_send's)."""
+        return [Queued(-m.ticket, m.kind, m.topic, m.payload, m.retain, m.seq) for m in self._held.values()]
 
     def rewind(self) -> None:
         """A new broker session: hand everything not yet acknowledged out again (from the start)."""
@@ -810,6 +818,11 @@ class Outbox:
     @property
     def held(self) -> int:
         return len(self._held)
+
+    @property
+    def deletes_pending(self) -> int:
+        """Rows the broker acknowledged whose DELETE the disk refused (retried; not sent again)."""
+        return len(self._undeleted)
 
     @property
     def dropped_metrics(self) -> int:

@@ -178,6 +178,25 @@ def test_held_messages_acked_from_memory_are_not_written_back_and_nothing_is_sen
     assert [json.loads(m.payload)["text"] for m in outbox.next_to_send(10)] == ["held3", "held4", "held5"]
 
 
+def test_refused_deletes_are_not_sent_again_nor_keep_held_messages_waiting(disk):
+    outbox = Outbox(disk.path / "outbox.sqlite3", retry_every_s=0)
+    outbox.open()
+    for i in range(3):
+        outbox.append(Kind.EVENT, "e", payload(f"row{i}"))
+    disk.fill()
+    rows = outbox.next_to_send(3)
+    outbox.delete([row.id for row in rows])  # PUBACKs; the disk refuses the DELETE
+    assert outbox.deletes_pending == 3 and outbox.pending == 0
+    outbox.append(Kind.EVENT, "e", payload("held"))
+    outbox.rewind()  # a new broker session, the rows still in the file
+    # The acknowledged rows are not handed out again, nor do they use up the room of three.
+    assert [json.loads(m.payload)["text"] for m in outbox.next_to_send(3)] == ["held"]
+    disk.free()
+    outbox.retry_held()
+    assert outbox.deletes_pending == 0 and outbox.storage_error is None
+    assert [item["text"] for item in drain(outbox)] == ["held"]
+
+
 def test_memory_bound_drops_oldest_unsent_metrics_first_counted_once(disk, caplog):
     outbox = Outbox(disk.path / "outbox.sqlite3", max_held=10, retry_every_s=0)
     outbox.open()

@@ -3,11 +3,10 @@ free of faults). Pure functions: a DeviceReading and thresholds in, Findings out
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from collectors.snmp.reading import DeviceReading, EntityValue, Interface
 from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict, worst
+from probes.device_thresholds import DeviceThresholds
 from probes.grading import graded
 
 SNMP_MESSAGES = Catalog(
@@ -85,24 +84,6 @@ SNMP_MESSAGES = Catalog(
         ),
     }
 )
-
-
-class SnmpThresholds(BaseModel):
-    """Defaults are justified in docs/snmp.md; every one can be set in `[snmp.thresholds]`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    cpu_warn_pct: float = Field(default=80, ge=0, le=100)
-    cpu_fail_pct: float = Field(default=95, ge=0, le=100)
-    mem_warn_pct: float = Field(default=85, ge=0, le=100)
-    mem_fail_pct: float = Field(default=95, ge=0, le=100)
-    temp_warn_c: float = Field(default=65, description="°C; network gear is usually rated to 70–75 °C inside")
-    temp_fail_c: float = Field(default=80)
-    if_errors_warn_per_min: float = Field(default=1, ge=0, description="errors + discards per minute, any interface")
-    call_loss_warn_pct: float = Field(default=1, ge=0)
-    call_loss_fail_pct: float = Field(default=5, ge=0)
-    call_jitter_warn_ms: float = Field(default=30, ge=0)
-    call_jitter_fail_ms: float = Field(default=50, ge=0)
 
 
 def _finding(
@@ -185,7 +166,7 @@ def judge_interface_errors(device: str, interfaces: list[Interface], warn_per_mi
     )
 
 
-def judge_codec(device: str, reading: DeviceReading, t: SnmpThresholds) -> list[Finding]:
+def judge_codec(device: str, reading: DeviceReading, t: DeviceThresholds) -> list[Finding]:
     findings = []
     states = reading.registration
     detail = ", ".join(f"{service.upper()} {state}" for service, state in sorted(states.items()))
@@ -221,7 +202,7 @@ def judge_components(device: str, reading: DeviceReading, check: str) -> Finding
     return _finding(check, Verdict.OK, "snmp.peripherals.ok", device, 0, count=len(parts))
 
 
-def judge_calls(device: str, reading: DeviceReading, t: SnmpThresholds) -> Finding | None:
+def judge_calls(device: str, reading: DeviceReading, t: DeviceThresholds) -> Finding | None:
     if not reading.calls:
         return None
     worst_loss, worst_jitter, far = 0.0, 0.0, "?"
@@ -248,7 +229,9 @@ def judge_calls(device: str, reading: DeviceReading, t: SnmpThresholds) -> Findi
     )
 
 
-def judge(device: str, reading: DeviceReading, thresholds: SnmpThresholds, uplink: str | None = None) -> list[Finding]:
+def judge(
+    device: str, reading: DeviceReading, thresholds: DeviceThresholds, uplink: str | None = None
+) -> list[Finding]:
     """Every finding this reading supports; an unreachable device yields only `snmp.reachable`."""
     findings = [judge_reachability(device, reading)]
     if not reading.reachable or reading.error:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collectors.ssh.readings import CodecStatus, SshInterface, SshReading
 from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict, worst
+from probes.device_thresholds import SshThresholds
 from probes.grading import graded
-from probes.snmp import SnmpThresholds
 
 SSH_MESSAGES = Catalog(
     {
@@ -182,7 +182,7 @@ def judge_video_inputs(device: str, codec: CodecStatus) -> Finding:
     )
 
 
-def judge_media(device: str, codec: CodecStatus, t: SnmpThresholds) -> Finding | None:
+def judge_media(device: str, codec: CodecStatus, t: SshThresholds) -> Finding | None:
     channels = [m for m in codec.media if m.loss_pct is not None or m.jitter_ms is not None]
     if not channels:
         return None
@@ -275,7 +275,7 @@ def judge_interface_errors(
 
 def judge(
     reading: SshReading,
-    thresholds: SnmpThresholds,
+    thresholds: SshThresholds,
     uplink: str | None = None,
     require_registration: bool = True,
     previous: SshReading | None = None,

@@ -245,3 +245,13 @@ def test_a_password_file_that_is_a_fifo_or_endless_is_refused_not_waited_on(tmp_
         with pytest.raises(SecretError, match=reason) as raised:
             resolve_password(broker)
         assert "broker.password_file" in str(raised.value)
+
+
+def test_an_ssh_threshold_key_ssh_does_not_read_is_refused():
+    """[ssh.thresholds] used to take every [snmp.thresholds] key and ignore most: a silent typo."""
+    text = Path("config/county.example.toml").read_text(encoding="utf-8") + "\n[ssh.thresholds]\ntemp_warn_c = 50\n"
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, Path("venue.toml"))
+    assert any(i.field == "ssh.thresholds.temp_warn_c" and "unknown key" in i.message for i in raised.value.issues)
+    ok = Path("config/county.example.toml").read_text(encoding="utf-8") + "\n[ssh.thresholds]\ncpu_warn_pct = 70\n"
+    assert parse_config(ok, Path("venue.toml")).ssh.thresholds.cpu_warn_pct == 70

@@ -28,7 +28,8 @@ from collectors.snmp.reading import DeviceReading
 from collectors.snmp.session import SnmpSession, SnmpTarget
 from collectors.snmp.values import as_number, octets_to_text, one_line, to_python
 from fuzz.budget import examples
-from probes.snmp import SnmpThresholds, judge
+from probes.device_thresholds import DeviceThresholds
+from probes.snmp import judge
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 TIMEOUT_S = 0.1  # per request; a plan that drops answers costs this much each time
@@ -286,7 +287,7 @@ def test_a_poll_of_a_random_device_ends_in_a_reading(plan: Plan, values: list, p
     assert not device.failures, device.failures
     assert reading.requests < 2000, reading.requests
     DeviceReading.model_validate_json(reading.model_dump_json())  # what `probe snmp --json` prints, read back
-    findings = judge("fuzzed", reading, SnmpThresholds(), uplink="Gi1/0/1")
+    findings = judge("fuzzed", reading, DeviceThresholds(), uplink="Gi1/0/1")
     assert findings and findings[0].check == "snmp.reachable"
     if not reading.reachable:
         assert reading.error, "an unreachable device says why"

@@ -22,7 +22,8 @@ from collectors.snmp.profile import ProfileError, load_profiles, select_profile
 from collectors.snmp.reading import DeviceReading
 from collectors.snmp.session import SnmpSession, SnmpTarget
 from contract.findings import Verdict
-from probes.snmp import SnmpThresholds, judge
+from probes.device_thresholds import DeviceThresholds
+from probes.snmp import judge
 from sim.ports import free_port
 from sim.snmp import SHARED_RECORDINGS, SnmpSimulator
 from tests.peers.snmpd import AUTH_KEY, PRIV_KEY, USER, Snmpd
@@ -56,7 +57,7 @@ def poll(port: int, community: str = "public", profile: str = "auto", **target: 
 
 
 def verdicts(reading: DeviceReading, uplink: str | None = None) -> dict[str, Verdict]:
-    return {f.check: f.verdict for f in judge("dev", reading, SnmpThresholds(), uplink)}
+    return {f.check: f.verdict for f in judge("dev", reading, DeviceThresholds(), uplink)}
 
 
 @needs_shared
@@ -153,7 +154,7 @@ def test_poly_in_call_with_failed_camera(snmpsim):
 def test_error_status_device_gives_a_clear_finding(snmpsim):
     reading = poll(snmpsim.port, "error_device")
     assert not reading.reachable and reading.error_kind == "error-status" and "genErr" in reading.error
-    [finding] = judge("codec", reading, SnmpThresholds())
+    [finding] = judge("codec", reading, DeviceThresholds())
     assert finding.verdict is Verdict.FAIL and "genErr" in finding.message.en and finding.message.zh
 
 
@@ -165,7 +166,7 @@ def test_silent_device_times_out_cleanly():
     finally:
         silent.close()
     assert not reading.reachable and reading.error_kind == "timeout"
-    [finding] = judge("switch", reading, SnmpThresholds())
+    [finding] = judge("switch", reading, DeviceThresholds())
     assert finding.code == "snmp.reachable.timeout" and finding.verdict is Verdict.FAIL
 
 
@@ -192,7 +193,7 @@ def test_garbage_answers_are_a_clear_failure_not_a_crash():
         thread.join(2)
         garbage.close()
     assert not reading.reachable
-    assert judge("codec", reading, SnmpThresholds())[0].verdict is Verdict.FAIL
+    assert judge("codec", reading, DeviceThresholds())[0].verdict is Verdict.FAIL
 
 
 @needs_snmpd
@@ -226,7 +227,7 @@ def test_snmpv3_authpriv_against_net_snmp(tmp_path):
     assert good.reachable and good.error is None and good.profile == "net-snmp-linux"
     assert good.interfaces and good.health["mem_pct"]
     assert not wrong.reachable and wrong.error_kind == "auth"
-    assert judge("pc", wrong, SnmpThresholds())[0].code == "snmp.reachable.auth"
+    assert judge("pc", wrong, DeviceThresholds())[0].code == "snmp.reachable.auth"
 
 
 def test_every_shipped_profile_loads_and_selection_prefers_the_longest_prefix():

@@ -17,7 +17,7 @@ from netmiko.exceptions import ReadTimeout
 
 from collectors.ssh.poll import SshPool
 from collectors.ssh.session import SshSession, SshTarget
-from probes.snmp import SnmpThresholds
+from probes.device_thresholds import SshThresholds
 from probes.ssh import judge
 from sim.ssh_devices import SshDeviceSimulator
 from sim.ssh_vendor_output import CodecState, Port
@@ -72,7 +72,7 @@ def test_codec_xapi_read_and_judged(known_hosts):
     assert {(m.direction, m.type) for m in codec.media} >= {("Incoming", "Video"), ("Outgoing", "Audio")}
     assert codec.video_inputs[0].connected is True and codec.video_inputs[0].signal == "OK"
     assert codec.registration == {"sip": "Registered", "h323": "Inactive"}
-    verdicts = checks(judge(reading, SnmpThresholds()))
+    verdicts = checks(judge(reading, SshThresholds()))
     assert set(verdicts.values()) == {"ok"}, verdicts
     assert {"ssh.registration", "ssh.video_input", "ssh.media", "ssh.diagnostics", "ssh.temperature"} <= set(verdicts)
 
@@ -108,9 +108,9 @@ def test_switch_cli_read_through_ntc_templates(kind, known_hosts):
     ports = [p.name for p in sim.gear.ports]
     assert by_name[ports[0]].oper_status == "up" and by_name[ports[1]].oper_status == "down"
     assert reading.cpu_pct == 91
-    verdicts = checks(judge(reading, SnmpThresholds(), uplink=SWITCHES[kind]))
+    verdicts = checks(judge(reading, SshThresholds(), uplink=SWITCHES[kind]))
     assert verdicts["ssh.uplink"] == "ok" and verdicts["ssh.cpu"] == "warn"
-    down = checks(judge(reading, SnmpThresholds(), uplink=ports[1]))
+    down = checks(judge(reading, SshThresholds(), uplink=ports[1]))
     assert down["ssh.uplink"] == "fail"
 
 
@@ -168,7 +168,7 @@ def test_codec_faults_each_turn_their_check(live_codec, fault, codec_change, che
     sim, read = live_codec
     sim.codec = CodecState(**codec_change)
     reading = read()
-    verdicts = checks(judge(reading, SnmpThresholds()))
+    verdicts = checks(judge(reading, SshThresholds()))
     assert verdicts[check] == verdict, (fault, verdicts)
     others = {name: v for name, v in verdicts.items() if name != check}
     assert set(others.values()) == {"ok"}, (fault, others)
@@ -178,7 +178,7 @@ def test_video_input_without_signal_matters_only_in_a_call(live_codec):
     sim, read = live_codec
     sim.codec = CodecState(in_call=False, camera_connected=False)
     reading = read()
-    verdicts = checks(judge(reading, SnmpThresholds()))
+    verdicts = checks(judge(reading, SshThresholds()))
     assert verdicts["ssh.video_input"] == "ok" and "ssh.media" not in verdicts
 
 
@@ -222,7 +222,7 @@ def test_connection_faults_give_clear_findings_and_leak_nothing(kind, known_host
         "nothing listening": ("ssh.reachable", "ssh.reachable.connect"),
     }
     for fault, (check, code) in expected.items():
-        findings = {f.check: f for f in judge(results[fault], SnmpThresholds())}
+        findings = {f.check: f for f in judge(results[fault], SshThresholds())}
         assert findings[check].verdict.value == "fail" and findings[check].code == code, (fault, findings[check])
         assert findings[check].message.en and findings[check].message.zh
     assert threading.active_count() <= threads, "worker or transport threads left behind"

@@ -12,10 +12,11 @@ from collectors.snmp.reading import Call, DeviceReading, EntityValue
 from collectors.ssh.readings import CodecStatus, MediaChannel, SshReading
 from contract.findings import Verdict
 from probes import snmp, ssh
+from probes.device_thresholds import DeviceThresholds, SshThresholds
 from probes.net import NetThresholds, judge_path
-from probes.snmp import SnmpThresholds
 
-T = SnmpThresholds()
+T = DeviceThresholds()
+SSH = SshThresholds()
 NET = NetThresholds()
 
 
@@ -26,7 +27,7 @@ def snmp_call_loss(loss: float) -> Verdict:
 
 def ssh_call_loss(loss: float) -> Verdict:
     codec = CodecStatus(active_calls=1, media=[MediaChannel(call=1, channel=1, loss_pct=loss)])
-    return ssh.judge_media("codec", codec, T).verdict
+    return ssh.judge_media("codec", codec, SSH).verdict
 
 
 def path_loss(loss: float) -> Verdict:
@@ -42,7 +43,7 @@ def snmp_cpu(pct: float) -> Verdict:
 
 def ssh_cpu(pct: float) -> Verdict:
     reading = SshReading(device="sw", target="sw", device_type="huawei", reachable=True, cpu_pct=pct)
-    return next(f for f in ssh.judge(reading, T) if f.check == "ssh.cpu").verdict
+    return next(f for f in ssh.judge(reading, SSH) if f.check == "ssh.cpu").verdict
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ from collectors.snmp.rates import RateTracker
 from collectors.snmp.reading import DeviceReading
 from collectors.snmp.session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpSession, SnmpTarget, close_engine
 from contract.findings import Finding
-from probes.snmp import SnmpThresholds, judge
+from probes.device_thresholds import DeviceThresholds
+from probes.snmp import judge
 
 
 def report_json(reading: DeviceReading, findings: list[Finding]) -> dict:
@@ -196,7 +197,7 @@ def probe_snmp(
         reading = asyncio.run(probe(target, profile, twice_after_s))
     except ProfileError as exc:
         raise click.UsageError(str(exc)) from None
-    findings = judge(host_port, reading, SnmpThresholds(), uplink)
+    findings = judge(host_port, reading, DeviceThresholds(), uplink)
     code = exit_code(findings)
     if as_json:
         click.echo(json.dumps(report_json(reading, findings), ensure_ascii=False, indent=2))

@@ -16,7 +16,7 @@ from collectors.ssh.profile import profiles
 from collectors.ssh.readings import SshReading
 from collectors.ssh.session import SshSession, SshTarget
 from contract.findings import Finding
-from probes.snmp import SnmpThresholds
+from probes.device_thresholds import SshThresholds
 from probes.ssh import judge
 
 
@@ -143,7 +143,7 @@ def probe_ssh(
         command_timeout_s=timeout,
     )
     reading = asyncio.run(_read(target))
-    findings = judge(reading, SnmpThresholds(), uplink)
+    findings = judge(reading, SshThresholds(), uplink)
     document = report_json(reading, findings)
     if as_json:
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))

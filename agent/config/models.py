@@ -16,8 +16,8 @@ from collectors.ssh.profile import profiles as ssh_profiles
 from contract.broker import PREFECTURE_LEVEL, SEGMENT_PATTERN, BrokerConfig, Segment, Strict
 from contract.conference import MAX_CONFERENCES, Conference
 from probes.audio import AudioThresholds
+from probes.device_thresholds import DeviceThresholds, SshThresholds
 from probes.net import NetThresholds
-from probes.snmp import SnmpThresholds
 from probes.video import VideoThresholds
 
 
@@ -177,7 +177,7 @@ class SnmpConfig(Strict):
     timeout_s: float = Field(default=2, gt=0, le=60, description="Per request, before a retry.")
     retries: int = Field(default=1, ge=0, le=10)
     concurrency: int = Field(default=32, ge=1, le=1024, description="Devices polled at the same time, at most.")
-    thresholds: SnmpThresholds = Field(default_factory=SnmpThresholds)
+    thresholds: DeviceThresholds = Field(default_factory=DeviceThresholds)
     devices: list[SnmpDeviceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -242,8 +242,8 @@ class SshConfig(Strict):
     trust_on_first_use: bool = Field(
         default=False, description="Accept and record an unknown host key once (a changed key is always refused)."
     )
-    thresholds: SnmpThresholds = Field(
-        default_factory=SnmpThresholds, description="Same keys as [snmp.thresholds] (CPU, temperature, loss, jitter)."
+    thresholds: SshThresholds = Field(
+        default_factory=SshThresholds, description="CPU and in-call loss and jitter, as in [snmp.thresholds]."
     )
     devices: list[SshDeviceConfig] = Field(default_factory=list)
 

@@ -110,7 +110,9 @@ def noise_sigma(gray: np.ndarray) -> float:
     gradient = cv2.addWeighted(cv2.convertScaleAbs(gx), 0.5, cv2.convertScaleAbs(gy), 0.5, 0)
     histogram = cv2.calcHist([gradient], [0], None, [256], [0, 256]).ravel()
     median = int(np.searchsorted(np.cumsum(histogram), histogram.sum() / 2))
-    flat = cv2.compare(gradient, median, cv2.CMP_LE)
+    # gradient ≤ median. Not cv2.compare with a number: on a 1×1 interior (a 5-pixel-wide picture)
+    # OpenCV takes the number for an array and refuses the sizes.
+    _, flat = cv2.threshold(gradient, median, 255, cv2.THRESH_BINARY_INV)
     count = cv2.countNonZero(flat)
     if count == 0:
         return 0.0

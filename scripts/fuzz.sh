@@ -67,8 +67,7 @@ if ((HYPOTHESIS)); then
     set +e
     FUZZ_EXAMPLES_SCALE="$SCALE" timeout --kill-after=10 1800 \
         .venv/bin/python -m pytest -q -p no:cacheprovider -o addopts="" --timeout=0 \
-        tests/test_fuzz_commands.py tests/test_fuzz_config.py tests/test_fuzz_ics.py \
-        tests/test_fuzz_snmp.py tests/test_fuzz_ssh.py tests/test_fuzz_status_view.py
+        tests/test_fuzz_*.py
     code=$?
     set -e
     ((code == 0)) || failed+=("hypothesis")

@@ -110,6 +110,28 @@ def test_loudness_of_no_samples_or_a_tiny_rate_is_no_figure() -> None:
         assert metrics.integrated_lufs is None and metrics.momentary_max_lufs is None
 
 
+def test_a_bmp_claiming_a_huge_height_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "uplink.bmp"
+    path.write_bytes(  # biHeight 0x01010000 rows: cv2.imread raised cv2.error (CV_IO_MAX_IMAGE_HEIGHT)
+        b"BM:\x00\x00\x00\x00\x00\x00\x006\x00\x00\x00(\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x01\x01\x00\x18\x00"
+        + b"\x00" * 24
+        + b"_\x82\xc2\x00"
+    )
+    try:
+        read_image(parse_video_source(str(path)))
+    except VideoSourceError as exc:
+        assert str(exc).startswith(f"{path}: not a readable image"), exc
+    else:
+        raise AssertionError("read an image 16 million rows high")
+
+
+def test_pictures_a_few_pixels_wide_are_measured() -> None:
+    for size in range(1, 13):  # 5 and 6 wide: cv2.compare refused a 1×1 interior in noise_sigma
+        picture = np.random.default_rng(size).integers(0, 256, (size, size, 3), np.uint8)
+        metrics, _gray = measure_frame(picture)
+        _finite_or_none(vars(metrics))
+
+
 @st.composite
 def image_bytes(draw: st.DrawFn) -> tuple[str, bytes]:
     height, width = draw(st.integers(1, 40)), draw(st.integers(1, 40))

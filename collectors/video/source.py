@@ -60,7 +60,10 @@ def parse_source(
 
 
 def read_image(source: VideoSource) -> np.ndarray:
-    image = cv2.imread(source.spec, cv2.IMREAD_COLOR)
+    try:
+        image = cv2.imread(source.spec, cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # a header OpenCV refuses outright, e.g. a BMP claiming a height past its limit
+        raise VideoSourceError(f"{source.spec}: not a readable image ({getattr(exc, 'err', None) or exc})") from None
     if image is None:
         reason = "no such file" if not Path(source.spec).exists() else "not a readable image"
         raise VideoSourceError(f"{source.spec}: {reason}")

@@ -25,7 +25,7 @@ while (($#)); do
         --work) WORK="$2"; shift 2 ;;
         --scale) SCALE="$2"; shift 2 ;;
         --no-hypothesis) HYPOTHESIS=0; shift ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "fuzz: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done

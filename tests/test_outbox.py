@@ -3,6 +3,7 @@ lost files, bounds, every bad shape of file, a disk that refuses writes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -258,14 +259,14 @@ def _half_a_file(path: Path) -> None:
 
 def _foreign_outbox_table(path: Path) -> None:
     _truncate_to_zero(path)
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("CREATE TABLE outbox (x TEXT)")
         db.execute("INSERT INTO outbox VALUES ('someone else')")
 
 
 def _another_programs_database(path: Path) -> None:
     _truncate_to_zero(path)
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("CREATE TABLE songs (title TEXT)")
 
 
@@ -315,7 +316,7 @@ def test_a_bad_file_with_no_marks_is_replaced_and_the_loss_said_to_be_unknown(tm
 def test_bad_counters_and_malformed_rows_are_repaired_keeping_good_rows(tmp_path):
     path = tmp_path / "outbox.sqlite3"
     _queue_nine(path)
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("INSERT OR REPLACE INTO counters VALUES ('seq:event', 'abc'), ('dropped:event', 'x')")
         db.executemany(
             "INSERT INTO outbox(kind, seq, topic, payload, retain, created) VALUES (?, ?, ?, x'00', 0, 0)",

@@ -21,6 +21,7 @@ writes pass; the limit refuses them all (a DELETE too).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -98,7 +99,7 @@ def _random_bytes(path: Path) -> None:
 
 def _foreign_table(path: Path) -> None:
     path.write_bytes(b"")
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("CREATE TABLE outbox (x TEXT)")
 
 

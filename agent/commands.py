@@ -103,7 +103,7 @@ class CommandRouter:
             log.error("command task died", exc_info=task.exception())
 
     async def _handle(self, message: Incoming) -> None:
-        name = self._topics.command_name(message.topic) or "?"
+        name = _short(self._topics.command_name(message.topic) or "?", 128)  # quoted in replies and logs
         try:
             caller = self._caller(message)
         except _Refused as refused:
@@ -189,7 +189,7 @@ class CommandRouter:
         reply = Reply(
             ts=utc_now(),
             venue=self._venue,
-            command=name if _encodable(name) else "?",
+            command=name,
             ok=error is None,
             correlation_id=caller.correlation_text,
             result=result,

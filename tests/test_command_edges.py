@@ -223,3 +223,28 @@ def test_a_poisoned_stored_schedule_is_set_aside_and_the_agent_starts(broker, hu
     assert not (state / "pushed_schedule.json").exists()
     assert _ping(hub, "alive")["ok"] is True
     assert agent.stop() == 0
+
+
+def test_a_command_name_that_is_not_unicode_still_gets_its_reply():
+    """Not deliverable through mosquitto (topics are strict UTF-8), but the router must not depend on
+    that: the name is quoted escaped and the request answered `cmd.unknown` (found by fuzzing)."""
+    import asyncio
+
+    from agent.commands import CommandRouter
+    from agent.link import Incoming
+    from contract.payloads import VenueRef
+    from contract.topics import VenueTopics
+
+    venue = VenueRef(province="jilin", prefecture="changchun", county="nongan", id="main", name="农安", level="county")
+    topics = VenueTopics.for_venue("vc", venue)
+    sent: list[tuple[str, bytes]] = []
+
+    async def exchange() -> None:
+        router = CommandRouter(venue, topics, lambda topic, payload, _corr: sent.append((topic, payload)))
+        router.receive(Incoming(f"{topics.base}/cmd/\ud800", b"", None, None))
+        await asyncio.sleep(0.2)
+
+    asyncio.run(exchange())
+    [(topic, payload)] = sent
+    reply = json.loads(payload)
+    assert topic == topics.replies and reply["error"]["code"] == "cmd.unknown" and reply["command"] == "\\ud800"

@@ -104,6 +104,12 @@ def hostile_retained(good: dict) -> dict[str, tuple[bytes | None, bytes | None, 
         "nested 100 000 deep": (b"[" * 100_000 + b"]" * 100_000, None, "status", "nested too deeply"),
         "a self-test nested deep": (None, b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "selftest", "nested too deeply"),
         "a self-test wrong-typed": (None, json.dumps({"items": [1], "verdict": []}).encode(), "selftest", "Selftest"),
+        "a lone surrogate escape": (
+            json.dumps(good | {"venue": good["venue"] | {"name": "\ud800"}}).encode(),
+            None,
+            "status",
+            "not valid Unicode",
+        ),
     }
 
 
@@ -181,3 +187,24 @@ def test_hostile_retained_payloads_are_unknown_with_a_reason_never_a_traceback(b
     hub.client.publish(f"{BASE}/selftest", b"", qos=1, retain=True).wait_for_publish(5)
     result = status_cli(agent.config, "--timeout", "1")
     assert result.returncode == 0 and "[bold]会议室[/] [/nope]" in result.stdout, result.stdout + result.stderr
+
+
+def test_control_characters_in_retained_text_never_reach_the_terminal():
+    """Whoever can write a venue's status topic must not clear the technician's screen (ESC [2J) or
+    retitle the terminal (ESC ] 0 ; … BEL): such characters are shown as their escapes."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from agent.cli.status_view import read_retained, render
+
+    status = good_status()
+    status["venue"]["name"] = "会议室\u001b]0;pwned\u0007"
+    status["checks"]["host.disk"]["message"]["en"] = "enough\u001b[2J"
+    found = read_retained({"availability": b"online", "status": json.dumps(status).encode()})
+    assert "problems" not in found and "status" in found
+    out = StringIO()
+    render(found | {"topic": BASE}, Console(file=out, width=200, force_terminal=False))
+    shown = out.getvalue()
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "\\x1b[2J" in shown or "\\x1b" in shown

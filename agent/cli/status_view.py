@@ -129,6 +129,10 @@ def _read_leaf(leaf: str, payload: bytes) -> Any:
         raise Unreadable("JSON nested too deeply") from None
     except ValueError as exc:
         raise Unreadable(f"not JSON ({exc})") from None
+    try:  # a "\ud800" escape is valid JSON but no text a terminal (or --json) can be given
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise Unreadable("holds text that is not valid Unicode (a lone surrogate escape)") from None
     _conforms(document, Status if leaf == "status" else SelftestReport)
     if leaf == "status" and document.get("conference") is not None:
         _conforms(document["conference"], _ConferenceShown, "conference.")
@@ -190,9 +194,14 @@ def show(settings: Settings, as_json: bool, timeout_s: float) -> int:
     return code
 
 
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+
+
 def _text(value: object) -> str:
-    """Retained text shown literally: a `[` in a venue name or a message is not rich markup."""
-    return escape(str(value))
+    """Retained text shown literally: a `[` in a venue name or a message is not rich markup, and a
+    control character (an ESC that would clear the screen or retitle the terminal) is shown as its
+    escape, not sent to the terminal: anyone who can write the status topic writes this text."""
+    return escape("".join(_CONTROL.get(ord(ch), ch) for ch in str(value)))
 
 
 def render(found: dict[str, Any], console: Console) -> None:

@@ -89,6 +89,9 @@ def parse_oid(text: str) -> Oid:
     return tuple(int(part) for part in text.strip().strip(".").split("."))
 
 
+MAX_WALK_ROWS = 10_000  # rows of one column in one walk; a chassis switch has a few thousand ports at most
+
+
 class SnmpError(Exception):
     """The device did not answer usefully; `kind` is timeout, error-status or transport."""
 
@@ -240,6 +243,12 @@ class SnmpSession:
                         continue
                     found[column][oid[len(column) :]] = to_python(value)
                     cursor[column] = oid
+                    if len(found[column]) > MAX_WALK_ROWS:
+                        raise SnmpError(
+                            "error-status",
+                            f"the table under {'.'.join(map(str, column))} does not end "
+                            f"(more than {MAX_WALK_ROWS} rows): the device's agent is broken",
+                        )
             if not binds:
                 break
             active = [c for c in active if c not in finished]

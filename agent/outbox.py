@@ -16,7 +16,8 @@ Written policies (docs/outbox.md):
   a lost queue file cannot take it; every bad shape of queue file is moved aside (or repaired) with
   an event saying how many queued messages were lost.
 
-Counts are never carried across a failed write by arithmetic: after a failed COMMIT SQLite may
+The file's schema and how a bad one is recognised: agent/outbox_file.py; the marks:
+agent/outbox_marks.py. Counts are never carried across a failed write by arithmetic: after a failed COMMIT SQLite may
 already have rolled back, so the queue is recounted from the file and drops made inside the failed
 transaction are not counted (the rows came back).
 """
@@ -29,13 +30,14 @@ import itertools
 import logging
 import math
 import sqlite3
-import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from agent import outbox_file
+from agent.outbox_file import UPSERT_MAX, BadFile, is_corrupt, transaction
 from agent.outbox_marks import Marks, MarksFile
 
 log = logging.getLogger(__name__)
@@ -47,34 +49,6 @@ NOTICE_EVERY_S = 60.0  # storage and drop notices (and their log lines): at most
 WRITE_BACK_CHUNK = 500  # held messages written back per transaction...
 WRITE_BACK_PER_STEP = 2_000  # ...and per delivery step, so the event loop keeps breathing
 ROW_KEY_SPAN = 1 << 40  # a row's key is generation * ROW_KEY_SPAN + row id (see _key)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    topic TEXT NOT NULL,
-    payload BLOB NOT NULL,
-    retain INTEGER NOT NULL,
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-PRAGMA user_version = 1;
-"""
-_COLUMNS = {
-    "outbox": ["id", "kind", "seq", "topic", "payload", "retain", "created"],
-    "counters": ["name", "value"],
-}
-# Rows no version of the agent writes; they would crash the sender (a bad kind, a topic paho refuses).
-_BAD_ROW = (
-    "kind NOT IN ('event', 'selftest', 'metric') OR typeof(seq) != 'integer' OR typeof(topic) != 'text'"
-    " OR topic = '' OR instr(topic, '+') OR instr(topic, '#') OR length(CAST(topic AS BLOB)) > 65535"
-    " OR typeof(payload) != 'blob' OR typeof(retain) != 'integer'"
-)
-_KINDS = {"event", "selftest", "metric"}
-_UPSERT_MAX = (
-    "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)"
-)
 
 
 class Kind(StrEnum):
@@ -104,10 +78,6 @@ class _Message:
     payload: bytes
     retain: bool
     row_id: int | None = None  # once written to the file
-
-
-class _BadFile(sqlite3.DatabaseError):
-    """The file opens but is not an outbox (foreign schema, failed check): it is moved aside."""
 
 
 class Outbox:
@@ -197,26 +167,13 @@ class Outbox:
         self._write_marks()
 
     def _peek_seqs(self) -> None:
-        """The file cannot be opened for writing: read the seqs it holds, if it can be read at all,
+        """The file cannot be opened for writing: take the seqs it holds, if it can be read at all,
         so that messages held meanwhile do not repeat them."""
-        if not self.path.is_file():
-            return
-        for query in ("mode=ro", "immutable=1"):
-            try:
-                db = sqlite3.connect(f"{self.path.resolve().as_uri()}?{query}", uri=True, timeout=1)
-            except sqlite3.Error:
-                continue
-            try:
-                rows = db.execute("SELECT substr(name, 5), value FROM counters WHERE name LIKE 'seq:%'").fetchall()
-                rows += db.execute("SELECT kind, MAX(seq) FROM outbox GROUP BY kind").fetchall()
-            except sqlite3.Error:
-                continue
-            finally:
-                db.close()
-            for name, value in rows:
-                if name in _KINDS and isinstance(value, int):
-                    self._seq[Kind(name)] = max(value, self._seq[Kind(name)])
-            return
+        self._take_seqs(outbox_file.peek_seqs(self.path))
+
+    def _take_seqs(self, seqs: dict[str, int]) -> None:
+        for name, value in seqs.items():
+            self._seq[Kind(name)] = max(value, self._seq[Kind(name)])
 
     def open_again(self) -> None:
         """Retry opening a queue file that could not be opened (raises on failure)."""
@@ -265,17 +222,17 @@ class Outbox:
             self.notices.append(("outbox.held_lost", {"count": marks.held}))
 
     def _open_file(self) -> None:
-        problem = self._problem_before_connect()
+        """Open and check the file; a bad one is replaced (and said), a good one repaired and adopted."""
+        empty_is_a_loss = not self._created_file and (self._stored > 0 or not self._stored_known)
+        problem = outbox_file.problem_before_connect(self.path, empty_is_a_loss)
         db = None
         if problem is None:
             try:
                 db = self._connect()
-            except _BadFile as exc:
-                problem = str(exc)
             except sqlite3.DatabaseError as exc:
-                if not _is_corrupt(exc):
+                if not is_corrupt(exc):
                     raise
-                problem = _describe(exc)
+                problem = str(exc) if isinstance(exc, BadFile) else _describe(exc)
         if db is None:
             self._replace(problem or "?")
             db = self._connect()
@@ -286,60 +243,13 @@ class Outbox:
                 db.close()
             raise
 
-    def _problem_before_connect(self) -> str | None:
-        """Shapes SQLite would accept silently: a directory in the file's place, an emptied file."""
-        try:
-            info = self.path.stat()
-        except FileNotFoundError:
-            return None
-        if stat.S_ISDIR(info.st_mode):
-            return "a directory stands where the queue file should be"
-        if not stat.S_ISREG(info.st_mode):
-            return "not a regular file"
-        if info.st_size == 0 and not self._created_file and (self._stored or not self._stored_known):
-            return "the file is empty (0 bytes)"
-        return None
-
     def _connect(self) -> sqlite3.Connection:
         self._created_file = self._created_file or not self.path.exists()
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=5)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={'FULL' if self.sync == 'full' else 'NORMAL'}")
-            check = db.execute("PRAGMA quick_check").fetchone()[0]
-            if check != "ok":
-                raise _BadFile(f"quick_check: {check}")
-            tables = {
-                name: [column[1] for column in db.execute(f'PRAGMA table_info("{name}")')]
-                for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-            }
-            foreign = sorted(set(tables) - {*_COLUMNS, "sqlite_sequence"})
-            if foreign:
-                raise _BadFile(f"not an outbox: foreign table(s) {', '.join(foreign)}")
-            for name, columns in _COLUMNS.items():
-                if name in tables and tables[name] != columns:
-                    raise _BadFile(f"table {name} has columns ({', '.join(tables[name])}), not ({', '.join(columns)})")
-            if "outbox" not in tables and self._stored:
-                raise _BadFile(f"the file holds no outbox, but {self._stored} message(s) were queued in it")
-            if set(_COLUMNS) - set(tables):
-                db.executescript(_SCHEMA)
-        except BaseException:
-            db.close()
-            raise
-        return db
+        return outbox_file.connect(self.path, self.sync, self._stored)
 
     def _replace(self, problem: str) -> None:
-        """Move the bad file aside (-wal and -shm first: a stale WAL must not meet a new file)."""
-        stamp = int(time.time())
-        moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        for n in itertools.count(2):
-            if not any(Path(f"{moved}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
-                break
-            moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
-        for suffix in ("-wal", "-shm", ""):
-            source = Path(f"{self.path}{suffix}")
-            if source.exists() or source.is_symlink():
-                source.rename(Path(f"{moved}{suffix}"))
+        """Move the bad file aside and say how many queued messages went with it (from the marks)."""
+        moved = outbox_file.move_aside(self.path)
         last_seq = self._seq[Kind.EVENT]
         if self._stored_known:
             lost = self._stored
@@ -366,29 +276,20 @@ class Outbox:
     def _adopt(self, db: sqlite3.Connection) -> None:
         """Take a checked file: repair what can be repaired, read counts and seqs (the file's and the
         marks' highest win), and only then make it the queue."""
-        bad_rows = db.execute(f"SELECT COUNT(*) FROM outbox WHERE {_BAD_ROW}").fetchone()[0]
-        bad_counters = db.execute(
-            "SELECT COUNT(*) FROM counters WHERE typeof(name) != 'text' OR typeof(value) != 'integer'"
-        ).fetchone()[0]
-        if bad_rows or bad_counters:
-            with _transaction(db):
-                db.execute(f"DELETE FROM outbox WHERE {_BAD_ROW}")
-                db.execute("DELETE FROM counters WHERE typeof(name) != 'text' OR typeof(value) != 'integer'")
+        state = outbox_file.repair_and_read(db)
+        if state.removed_rows or state.removed_counters:
             log.error(
-                "outbox %s repaired: %d malformed row(s) removed, %d bad counter(s)", self.path, bad_rows, bad_counters
+                "outbox %s repaired: %d malformed row(s) removed, %d bad counter(s)",
+                self.path,
+                state.removed_rows,
+                state.removed_counters,
             )
-            self.notices.append(("outbox.repaired", {"rows": bad_rows, "counters": bad_counters}))
-        self._count = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-        stored = db.execute("SELECT substr(name, 5), value FROM counters WHERE name LIKE 'seq:%'").fetchall()
-        stored += db.execute("SELECT kind, MAX(seq) FROM outbox GROUP BY kind").fetchall()
-        for name, value in stored:
-            if name in _KINDS:
-                self._seq[Kind(name)] = max(value, self._seq[Kind(name)])
-        counters = dict(db.execute("SELECT name, value FROM counters WHERE name LIKE 'dropped:%'").fetchall())
-        for word in self._dropped:
-            self._dropped[word] = max(self._dropped[word], counters.get(f"dropped:{word}", 0))
-        top = db.execute("SELECT MAX(id) FROM outbox").fetchone()[0] or 0
-        self._max_row_id = max(self._max_row_id, top)
+            self.notices.append(("outbox.repaired", {"rows": state.removed_rows, "counters": state.removed_counters}))
+        self._count = state.count
+        self._take_seqs(state.seqs)
+        for word, total in state.dropped.items():
+            self._dropped[word] = max(self._dropped[word], total)
+        self._max_row_id = max(self._max_row_id, state.max_row_id)
         self._db, self._adopted = db, True
         self._stored, self._stored_known = self._count, True
 
@@ -558,7 +459,7 @@ class Outbox:
         self._batch_drops["metric"] += metrics
         self._batch_drops["event"] += others
         db.executemany(
-            _UPSERT_MAX,
+            UPSERT_MAX,
             [
                 ("dropped:metric", self.dropped_metrics),
                 ("dropped:event", self.dropped_events),
@@ -602,7 +503,7 @@ class Outbox:
     def _storage_failed(self, exc: BaseException) -> None:
         self.storage_error = _describe(exc)
         self._retry_at = self._clock() + self.retry_every_s
-        if isinstance(exc, sqlite3.DatabaseError) and _is_corrupt(exc) and self._db is not None:
+        if isinstance(exc, sqlite3.DatabaseError) and is_corrupt(exc) and self._db is not None:
             log.error("outbox %s is damaged (%s); it is checked and replaced at the next retry", self.path, exc)
             self._close_quietly()
         self._announce_storage_error()
@@ -689,8 +590,8 @@ class Outbox:
         """Nothing held, but the last write failed: does the disk take a write now?"""
         db = self._require_db()
         try:
-            with _transaction(db):
-                db.execute(_UPSERT_MAX, ("probe", time.time_ns()))
+            with transaction(db):
+                db.execute(UPSERT_MAX, ("probe", time.time_ns()))
         except sqlite3.Error as exc:
             self._storage_failed(exc)
             return
@@ -798,7 +699,7 @@ class Outbox:
             self._undeleted.update(ids)
             return
         try:
-            with _transaction(db):
+            with transaction(db):
                 deleted = _delete_ids(db, ids, remember=True)
         except sqlite3.Error as exc:
             self._undeleted.update(ids)
@@ -901,13 +802,6 @@ def commit_soon_on_running_loop(commit: Callable[[], None]) -> None:
     asyncio.get_running_loop().call_later(GROUP_COMMIT_S, commit)
 
 
-def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is None:  # errors SQLite raised without a code: a file that is not a database
-        return not isinstance(exc, sqlite3.OperationalError)
-    return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
-
-
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -926,19 +820,4 @@ def _delete_ids(db: sqlite3.Connection, ids: list[int], remember: bool = False) 
 
 
 def _remember_seqs(db: sqlite3.Connection, query: str, args: tuple) -> None:
-    db.executemany(_UPSERT_MAX, db.execute(query, args).fetchall())
-
-
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection):
-    if db.in_transaction:  # inside a group-commit batch: join it
-        yield
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+    db.executemany(UPSERT_MAX, db.execute(query, args).fetchall())

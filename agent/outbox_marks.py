@@ -27,7 +27,7 @@ MAGIC = b"VAOUTBX1"
 SLOT_BYTES = 512
 _RECORD = struct.Struct("<8sQ7q")  # magic, generation, then the seven fields of Marks
 _CRC = struct.Struct("<I")
-KINDS = ("event", "selftest", "metric")
+KINDS = ("event", "selftest", "metric")  # in the record in this order: part of the file format
 
 
 @dataclass

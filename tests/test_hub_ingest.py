@@ -93,11 +93,11 @@ class Fleet:
 
     def events_since(self, since: float) -> dict[str, dict]:
         """Event id → event, of the events the watcher received at or after `since` (time.monotonic())."""
-        with self.watcher._cond:
-            messages = list(self.watcher.messages)
+        with self.watcher._cond:  # both lists under the lock the watcher appends them under, together
+            messages, arrivals = list(self.watcher.messages), list(self.watcher.arrivals)
         return {
             m.json()["id"]: m.json()
-            for m, at in zip(messages, self.watcher.arrivals, strict=True)
+            for m, at in zip(messages, arrivals, strict=True)
             if m.topic.endswith("/events") and at >= since
         }
 

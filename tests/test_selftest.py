@@ -91,7 +91,8 @@ def test_healthy_venue_passes_every_item(tmp_path, media, snmp):
     with FarEnd() as far:
         report = run(venue_config(tmp_path, media, snmp.port, far))
     assert_valid("selftest", report.model_dump(mode="json", by_alias=True))
-    assert report.verdict == "pass", [(i.check, i.verdict, i.reason.en) for i in report.items]
+    not_passed = [(i.check, i.verdict, i.value, i.reason.en) for i in report.items if i.verdict != "pass"]
+    assert report.verdict == "pass", not_passed
     groups = {item.check.split("@")[0].split(".")[0] for item in report.items}
     assert {"host", "snmp", "net", "video", "audio", "clock"} <= groups
     assert report.duration_s <= 20

@@ -85,6 +85,13 @@ MAX_WAITING_SELFTESTS = 4  # distinct (trigger, conference, framing) requests qu
 COMMAND_GRACE_S = 2.0  # how long running commands may finish before a stop or reload cancels them
 DURATION_SOURCE = {"codec": ("终端呼叫状态", "codec's call state"), "schedule": ("会议计划", "schedule")}
 _SEVERITY = {Verdict.FAIL: Severity.CRITICAL, Verdict.WARN: Severity.WARNING}
+# Outbox notices that report data lost are critical; recovery is news; everything else a warning.
+OUTBOX_NOTICE_SEVERITY = {
+    "outbox.storage_recovered": Severity.INFO,
+    "outbox.replaced": Severity.CRITICAL,
+    "outbox.replaced_unknown_loss": Severity.CRITICAL,
+    "outbox.held_lost": Severity.CRITICAL,
+}
 
 
 def venue_ref(settings: Settings) -> VenueRef:
@@ -291,8 +298,7 @@ class Agent:
     def _raise_notices(self) -> None:
         """What the outbox and the schedule keeper noticed (storage trouble, files set aside) becomes events."""
         for code, fields in self.outbox.take_notices():
-            severity = Severity.INFO if code == "outbox.storage_recovered" else Severity.WARNING
-            self.emit_agent(code, severity, **fields)
+            self.emit_agent(code, OUTBOX_NOTICE_SEVERITY.get(code, Severity.WARNING), **fields)
         for code, fields in self.schedule.take_notices():
             self.emit_agent(code, Severity.WARNING, **fields)
         self._raise_rejections()

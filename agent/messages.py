@@ -56,10 +56,6 @@ AGENT_MESSAGES = Catalog(
             "发件队列恢复写盘，已写回 {count} 条暂存消息",
             "outbox writes to disk again; {count} held message(s) written",
         ),
-        "outbox.corrupt_replaced": (
-            "发件队列文件损坏，已另存为 {moved} 并新建：{error}",
-            "outbox file was corrupt; moved to {moved} and started afresh: {error}",
-        ),
         "outbox.replaced": (
             "发件队列文件不可用（{error}），已另存为 {moved} 并新建：丢失排队消息 {lost} 条，"
             "事件序号在 {last_seq} 之后继续",

@@ -16,21 +16,11 @@ from pathlib import Path
 
 from agent.timeline import DURATION_LIMITS
 from contract.conference import Conference
-from contract.findings import Finding, Verdict
+from contract.findings import ART17_CHECKS, Finding, Verdict
 from contract.payloads import Severity
 
 log = logging.getLogger(__name__)
 
-ART17_CHECKS = (
-    "video.signal",
-    "video.brightness",
-    "video.clarity",
-    "video.colour",
-    "audio.signal",
-    "audio.level",
-    "audio.clarity",
-    "audio.noise",
-)
 DEVICE_PREFIXES = ("snmp.", "ssh.")
 DROP_GUARD = timedelta(minutes=5)  # a call ending this close to the planned end is the meeting ending
 MAX_LISTED_INCIDENTS = 20

@@ -55,6 +55,20 @@ class Article(StrEnum):
     ART20 = "第二十条 / Art. 20"
 
 
+# The checks that judge Art. 17 (the uplink picture and sound), in the order people read them:
+# picture, then sound. The conference record counts their time shares; the hub's review lists them.
+ART17_CHECKS = (
+    "video.signal",
+    "video.brightness",
+    "video.clarity",
+    "video.colour",
+    "audio.signal",
+    "audio.level",
+    "audio.clarity",
+    "audio.noise",
+)
+
+
 class Finding(BaseModel):
     """One check's current judgement."""
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from contract.findings import ART17_CHECKS
 from hub.db.models import AvailabilityTransition, Conference, ConferenceSummary, EventRecord, Venue
 from hub.incidents.incident import contacts_from
 from hub.incidents.rules import NOT_INCIDENTS
@@ -28,17 +29,6 @@ from hub.scope import venue_in_scope
 BEIJING = ZoneInfo("Asia/Shanghai")
 ALERT_SEVERITIES = ("warning", "critical")
 LOST_STATES = ("offline", "silent")
-# The Art. 17 checks in the order people read them (picture, then sound); others follow alphabetically.
-ART17_ORDER = (
-    "video.signal",
-    "video.brightness",
-    "video.clarity",
-    "video.colour",
-    "audio.signal",
-    "audio.level",
-    "audio.clarity",
-    "audio.noise",
-)
 
 
 @dataclass(frozen=True)
@@ -184,7 +174,7 @@ def summaries_for(session: Session, conference_id: str) -> dict[str, ConferenceS
 def art17_columns(summaries: Iterable[dict[str, Any]]) -> list[str]:
     """The Art. 17 check ids present in these summaries, in reading order."""
     present = {check for summary in summaries for check in (summary.get("art17") or {})}
-    return [c for c in ART17_ORDER if c in present] + sorted(present - set(ART17_ORDER))
+    return [c for c in ART17_CHECKS if c in present] + sorted(present - set(ART17_CHECKS))
 
 
 def local_text(at: datetime | None) -> str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import ConfigError, parse_config
-from hub.config.load import HubConfigError, parse_settings
+from hub.config.load import parse_settings
 
 ROBOT_KEY = "0f1e2d3c-aaaa-bbbb-cccc-robotkey9999"
 
@@ -35,7 +35,7 @@ name = "robot"
 kind = "wecom-typo"
 url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={ROBOT_KEY}"
 """
-    with pytest.raises(HubConfigError) as raised:
+    with pytest.raises(ConfigError) as raised:
         parse_settings(text, Path("hub.toml"))
     rendered = str(raised.value)
     assert "sink" in rendered and ROBOT_KEY not in rendered and "qyapi" not in rendered  # not even its start

@@ -9,40 +9,18 @@ the configuration it has.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from agent.config.locate import index_lines, line_of
 from agent.config.models import PATTERN_HINTS, Settings
+from contract.config_error import ConfigError, ConfigIssue
 from contract.shown_input import shown_input
 from contract.small_file import MIB, UnreadableFile, read_small_file
 
 # A venue's config is a few kilobytes; past this it is not a config someone wrote.
 MAX_CONFIG_BYTES = 1 * MIB
-
-
-@dataclass(frozen=True)
-class ConfigIssue:
-    """One problem in a config file: where (field path, line) and what."""
-
-    field: str
-    message: str
-    line: int | None = None
-
-    def render(self, path: Path) -> str:
-        where = f"{path}:{self.line}" if self.line else str(path)
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-
-
-class ConfigError(Exception):
-    """The config cannot be used; `issues` lists every problem found."""
-
-    def __init__(self, path: Path, issues: list[ConfigIssue]):
-        self.path = path
-        self.issues = issues
-        super().__init__("\n".join(issue.render(path) for issue in issues))
 
 
 def _field_name(location: tuple[str | int, ...]) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hub.config.inventory import Inventory, InventoryError, load_inventory
-from hub.config.load import HubConfigError, load_settings
+from hub.config.load import ConfigError, load_settings
 from hub.config.models import HubSettings
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def settings_or_exit(path: Path) -> HubSettings:
     """The settings, or every problem on stderr and exit 2 (what `config check` prints)."""
     try:
         return load_settings(path)
-    except HubConfigError as exc:
+    except ConfigError as exc:
         for issue in exc.issues:
             click.echo(issue.render(path), err=True)
         click.echo(f"{len(exc.issues)} error(s)", err=True)

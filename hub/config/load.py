@@ -1,7 +1,7 @@
 """Read the hub's config file into `HubSettings`, or explain every problem with its field path and line.
 
 Whatever is wrong — unreadable, too large, not UTF-8, not TOML, invalid — the answer is a
-`HubConfigError` listing `HubConfigIssue`s (`FILE:LINE: field.path: problem`), never a traceback:
+`ConfigError` listing `ConfigIssue`s (`FILE:LINE: field.path: problem`), never a traceback:
 `venue-hub config check` prints them and exits 2, `venue-hub run` refuses to start with them.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from contract.config_error import ConfigError, ConfigIssue
 from contract.shown_input import shown_input
 from hub.config.models import HubSettings
 
@@ -21,24 +21,6 @@ MAX_CONFIG_BYTES = 1_048_576
 
 _TABLE = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(?:#.*)?$")
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z0-9_\-.\"' ]+?)\s*=")
-
-
-@dataclass(frozen=True)
-class HubConfigIssue:
-    field: str
-    message: str
-    line: int | None = None
-
-    def render(self, path: Path) -> str:
-        where = f"{path}:{self.line}" if self.line else str(path)
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-
-
-class HubConfigError(Exception):
-    def __init__(self, path: Path, issues: list[HubConfigIssue]):
-        self.path = path
-        self.issues = issues
-        super().__init__("\n".join(issue.render(path) for issue in issues))
 
 
 def _keys(text: str) -> list[str]:
@@ -98,18 +80,18 @@ def parse_settings(text: str, path: Path) -> HubSettings:
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"at line (\d+)", str(exc))  # tomllib gives the position only in the text (3.11)
         line = int(found.group(1)) if found else None
-        raise HubConfigError(path, [HubConfigIssue("", f"not valid TOML: {exc}", line)]) from None
+        raise ConfigError(path, [ConfigIssue("", f"not valid TOML: {exc}", line)]) from None
     except RecursionError:
-        raise HubConfigError(path, [HubConfigIssue("", "not valid TOML: nested too deeply")]) from None
+        raise ConfigError(path, [ConfigIssue("", "not valid TOML: nested too deeply")]) from None
     try:
         settings = HubSettings.model_validate(data)
     except ValidationError as exc:
         lines = key_lines(text)
         issues = [
-            HubConfigIssue(".".join(str(p) for p in error["loc"]), _describe(error), _line(lines, error["loc"]))
+            ConfigIssue(".".join(str(p) for p in error["loc"]), _describe(error), _line(lines, error["loc"]))
             for error in exc.errors()
         ]
-        raise HubConfigError(path, issues) from None
+        raise ConfigError(path, issues) from None
     return resolve_paths(settings, path.parent)
 
 
@@ -126,17 +108,17 @@ def resolve_paths(settings: HubSettings, base: Path) -> HubSettings:
 
 
 def load_settings(path: Path) -> HubSettings:
-    """The settings in `path`, or `HubConfigError`."""
+    """The settings in `path`, or `ConfigError`."""
     try:
         if not path.is_file():
-            raise HubConfigError(path, [HubConfigIssue("", "not a regular file (or missing)")])
+            raise ConfigError(path, [ConfigIssue("", "not a regular file (or missing)")])
         if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise HubConfigError(path, [HubConfigIssue("", f"larger than {MAX_CONFIG_BYTES} bytes")])
+            raise ConfigError(path, [ConfigIssue("", f"larger than {MAX_CONFIG_BYTES} bytes")])
         raw = path.read_bytes()
     except OSError as exc:
-        raise HubConfigError(path, [HubConfigIssue("", f"cannot read: {exc.strerror or exc}")]) from None
+        raise ConfigError(path, [ConfigIssue("", f"cannot read: {exc.strerror or exc}")]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise HubConfigError(path, [HubConfigIssue("", f"not UTF-8 at byte {exc.start}")]) from None
+        raise ConfigError(path, [ConfigIssue("", f"not UTF-8 at byte {exc.start}")]) from None
     return parse_settings(text, path)

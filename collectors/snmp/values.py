@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pyasn1.type.univ import Null
 from pysnmp.proto import rfc1902, rfc1905
 
@@ -44,11 +46,18 @@ def one_line(text: str | None) -> str | None:
 
 
 def as_number(value: Value) -> float | None:
+    """A finite number, from an integer or the first word of a text value ("44 %"); else None: a text
+    such as "nan" or "1e999" is no measurement, and an infinite figure would not survive JSON."""
     if isinstance(value, int):
-        return float(value)
-    if isinstance(value, str):
         try:
-            return float(value.strip().split()[0])
+            number = float(value)
+        except OverflowError:
+            return None
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip().split()[0])
         except (ValueError, IndexError):
             return None
-    return None
+    else:
+        return None
+    return number if math.isfinite(number) else None

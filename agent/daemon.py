@@ -28,6 +28,7 @@ from agent.commands import CommandArgumentError, CommandBusyError, CommandRouter
 from agent.conference_record import ConferenceRecorder, summary_severity
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
+from agent.identity import client_id_for, venue_ref
 from agent.link import BrokerLink, Publisher
 from agent.messages import AGENT_MESSAGES
 from agent.monitors import Monitor
@@ -56,7 +57,6 @@ from contract.payloads import (
     Severity,
     Status,
     TaskState,
-    VenueRef,
     to_json,
     utc_now,
 )
@@ -92,23 +92,6 @@ OUTBOX_NOTICE_SEVERITY = {
     "outbox.replaced_unknown_loss": Severity.CRITICAL,
     "outbox.held_lost": Severity.CRITICAL,
 }
-
-
-def venue_ref(settings: Settings) -> VenueRef:
-    venue = settings.venue
-    return VenueRef(
-        province=venue.province,
-        prefecture=venue.prefecture,
-        county=venue.county,
-        id=venue.id,
-        name=venue.name,
-        level=venue.level,
-    )
-
-
-def client_id_for(settings: Settings) -> str:
-    venue = settings.venue
-    return settings.broker.client_id or f"venue-agent-{venue.province}-{venue.prefecture}-{venue.county}-{venue.id}"
 
 
 def build_monitors(settings: Settings) -> list[Monitor]:

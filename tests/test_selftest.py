@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_config
-from agent.daemon import venue_ref
+from agent.identity import venue_ref
 from agent.selftest.suite import run_selftest
 from sim.far_end import FarEnd
 from sim.ports import free_port

@@ -13,7 +13,7 @@ from rich.table import Table
 from agent.cli.roll_call import ask_daemon
 from agent.config import Settings
 from agent.config.secrets import SecretError
-from agent.daemon import venue_ref
+from agent.identity import venue_ref
 from agent.schedule_keeper import ScheduleKeeper
 from agent.selftest.report import NAGIOS_CODE
 from agent.selftest.suite import run_selftest

@@ -24,12 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
-from agent.commands import CommandArgumentError, CommandBusyError, CommandRouter
-from agent.conference_record import ConferenceRecorder, summary_severity
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
 from agent.identity import client_id_for, venue_ref
-from agent.link import BrokerLink, Publisher
 from agent.messages import AGENT_MESSAGES
 from agent.monitors import Monitor
 from agent.monitors import audio as audio_monitor
@@ -38,15 +35,18 @@ from agent.monitors import simulation as simulation_monitor
 from agent.monitors import snmp as snmp_monitor
 from agent.monitors import ssh as ssh_monitor
 from agent.monitors import video as video_monitor
+from agent.mqtt.commands import CommandArgumentError, CommandBusyError, CommandRouter
+from agent.mqtt.link import BrokerLink, Publisher
 from agent.outbox import Kind, Outbox, commit_soon_on_running_loop
-from agent.schedule_keeper import ScheduleKeeper
+from agent.reporting.board import StatusBoard
+from agent.schedule.conference_record import ConferenceRecorder, summary_severity
+from agent.schedule.keeper import ScheduleKeeper
+from agent.schedule.timeline import CheckpointKind
 from agent.sdnotify import Notifier
 from agent.selftest.coalesce import CoalescingRunner, QueueFull
 from agent.selftest.report import summary as selftest_summary
 from agent.selftest.suite import run_selftest
-from agent.status import StatusBoard
 from agent.supervisor import Backoff, Supervisor
-from agent.timeline import CheckpointKind
 from contract.conference import Conference
 from contract.findings import Finding, Message, Verdict
 from contract.payloads import (

@@ -24,7 +24,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.config.models import BrokerConfig, VenueConfig
-from agent.link import INFLIGHT, BrokerLink, Publisher
+from agent.mqtt.link import INFLIGHT, BrokerLink, Publisher
 from agent.outbox import Kind, Outbox, commit_soon_on_running_loop
 from contract.findings import Message
 from contract.payloads import Event, Severity, VenueRef, to_json

@@ -13,15 +13,15 @@ import atheris
 from fuzz.harness import OURS, run
 
 with atheris.instrument_imports(include=OURS):
-    from agent.commands import CommandArgumentError, CommandRouter
-    from agent.link import Incoming
+    from agent.mqtt.commands import CommandArgumentError, CommandRouter
+    from agent.mqtt.link import Incoming
     from contract.payloads import Reply, VenueRef
     from contract.topics import VenueTopics, topic_problem
 
 
 VENUE = VenueRef(province="jilin", prefecture="changchun", county="nongan", id="main", name="农安", level="county")
 TOPICS = VenueTopics.for_venue("vc", VENUE)
-logging.getLogger("agent.commands").setLevel(logging.CRITICAL)  # refusals are expected by the thousand
+logging.getLogger("agent.mqtt.commands").setLevel(logging.CRITICAL)  # refusals are expected by the thousand
 
 
 def seeds() -> list[bytes]:

@@ -230,8 +230,8 @@ def test_a_command_name_that_is_not_unicode_still_gets_its_reply():
     that: the name is quoted escaped and the request answered `cmd.unknown` (found by fuzzing)."""
     import asyncio
 
-    from agent.commands import CommandRouter
-    from agent.link import Incoming
+    from agent.mqtt.commands import CommandRouter
+    from agent.mqtt.link import Incoming
     from contract.payloads import VenueRef
     from contract.topics import VenueTopics
 

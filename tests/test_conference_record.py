@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.conference_record import ConferenceRecorder, summary_severity
+from agent.schedule.conference_record import ConferenceRecorder, summary_severity
 from contract.conference import Conference
 from contract.findings import Article, Finding, Message, Verdict
 from contract.payloads import Severity

@@ -12,7 +12,7 @@ import pytest
 
 from agent.config import ConfigError, load_config
 from agent.config.load import MAX_CONFIG_BYTES
-from agent.schedule_keeper import ScheduleKeeper
+from agent.schedule.keeper import ScheduleKeeper
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = """\

@@ -1,4 +1,4 @@
-"""Fuzz: the command router (agent/commands.py) fed arbitrary hub commands.
+"""Fuzz: the command router (agent/mqtt/commands.py) fed arbitrary hub commands.
 
 What comes from outside here: the payload bytes, the MQTT 5 Response Topic and Correlation Data
 properties, the topic's command name and the retained flag. Whatever they hold, each request
@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from agent.commands import CommandArgumentError, CommandBusyError, CommandRouter
-from agent.link import Incoming
+from agent.mqtt.commands import CommandArgumentError, CommandBusyError, CommandRouter
+from agent.mqtt.link import Incoming
 from contract.payloads import Reply, VenueRef
 from contract.topics import VenueTopics, reply_topic_problem, topic_problem
 from fuzz.budget import examples
@@ -184,7 +184,7 @@ def _run(messages: list[Incoming]) -> tuple[CommandRouter, list, list[logging.Lo
     sent: list[tuple[str, bytes, bytes | None]] = []
     loop_errors: list[dict] = []
     recorder = Recorder()
-    logger = logging.getLogger("agent.commands")
+    logger = logging.getLogger("agent.mqtt.commands")
     logger.addHandler(recorder)
     previous_level = logger.level
     logger.setLevel(logging.DEBUG)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from agent.timeline import Timeline
+from agent.schedule.timeline import Timeline
 from contract.schedule_ics import MAX_ICS_EVENTS, IcsError, read_ics
 from fuzz.budget import examples
 

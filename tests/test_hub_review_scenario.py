@@ -77,7 +77,7 @@ def ref(key: str) -> VenueRef:
 
 
 def summary(ok: dict[str, float], fail: dict[str, float] | None = None, drops: int = 0, actual: float = 58.0):
-    """The `data` of a conference.summary event, shaped as agent/conference_record.py close() makes it."""
+    """The `data` of a conference.summary event, shaped as agent/schedule/conference_record.py close() makes it."""
     fail = fail or {}
     art17 = {
         check: {"observed_s": 3480.0, "ok": share, "warn": 0.0, "fail": fail.get(check, 0.0), "unknown": 0.0}

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from agent.config import parse_config
 from agent.messages import AGENT_MESSAGES
-from agent.schedule_keeper import MAX_CONFERENCES, PUSH_HORIZON, ScheduleKeeper
-from agent.timeline import SUMMARY_DELAY
+from agent.schedule.keeper import MAX_CONFERENCES, PUSH_HORIZON, ScheduleKeeper
+from agent.schedule.timeline import SUMMARY_DELAY
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 CONFIG = """

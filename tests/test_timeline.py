@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from agent.timeline import CheckpointKind, Timeline, checkpoints
+from agent.schedule.timeline import CheckpointKind, Timeline, checkpoints
 from contract.conference import Conference
 
 ZONE = ZoneInfo("Asia/Shanghai")

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from agent.config import Settings
-from agent.mqtt_client import BriefConnection
+from agent.mqtt.brief import BriefConnection
 from contract.topics import VenueTopics
 
 

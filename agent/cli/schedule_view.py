@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.config.models import Settings
-from agent.timeline import DURATION_LIMITS, checkpoints
+from agent.schedule.timeline import DURATION_LIMITS, checkpoints
 from contract.conference import Conference
 from contract.schedule_ics import IcsError, read_ics
 

@@ -14,7 +14,7 @@ from agent.cli.roll_call import ask_daemon
 from agent.config import Settings
 from agent.config.secrets import SecretError
 from agent.identity import venue_ref
-from agent.schedule_keeper import ScheduleKeeper
+from agent.schedule.keeper import ScheduleKeeper
 from agent.selftest.report import NAGIOS_CODE
 from agent.selftest.suite import run_selftest
 from contract.payloads import SelftestReport

@@ -23,7 +23,7 @@ from rich.table import Table
 from agent.cli.probe_output import NAGIOS_CODE, STYLE
 from agent.config.models import Settings
 from agent.config.secrets import SecretError
-from agent.mqtt_client import BriefConnection
+from agent.mqtt.brief import BriefConnection
 from contract.findings import Verdict
 from contract.payloads import SelftestReport, Status
 from contract.topics import VenueTopics

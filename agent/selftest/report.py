@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from agent.status import finding_key
+from agent.reporting.board import finding_key
 from contract.catalog import Catalog
 from contract.findings import Finding, Verdict, worst
 from contract.payloads import SelftestItem, SelftestReport, VenueRef

@@ -39,7 +39,7 @@ from hub.reports.texts import render
 from hub.scope import venue_in_scope
 
 # The agent summarises once the codec has left the call, at most 3 h after the planned end
-# (agent/conference_record.py MAX_SUMMARY_WAIT), a few minutes after the end otherwise.
+# (agent/schedule/conference_record.py MAX_SUMMARY_WAIT), a few minutes after the end otherwise.
 SUMMARY_GRACE = timedelta(hours=3, minutes=15)
 RANK = {"ok": 0, "unknown": 1, "warn": 2, "fail": 3}
 EXIT_CODES = {"ok": 0, "warn": 1, "fail": 2, "unknown": 3}

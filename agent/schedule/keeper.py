@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from pydantic import TypeAdapter, ValidationError
 
 from agent.config.models import Settings
-from agent.timeline import Timeline
+from agent.schedule.timeline import Timeline
 from contract.conference import MAX_CONFERENCES, Conference
 from contract.schedule_ics import IcsError, read_ics
 from contract.small_file import MIB, UnreadableFile, read_small_file

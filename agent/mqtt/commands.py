@@ -25,8 +25,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.link import Incoming
 from agent.messages import AGENT_MESSAGES
+from agent.mqtt.link import Incoming
 from contract.payloads import CommandRequest, CommandsState, Reply, ReplyError, VenueRef, to_json, utc_now
 from contract.topics import VenueTopics, reply_topic_problem
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from agent.timeline import DURATION_LIMITS
+from agent.schedule.timeline import DURATION_LIMITS
 from contract.conference import Conference
 from contract.findings import ART17_CHECKS, Finding, Verdict
 from contract.payloads import Severity

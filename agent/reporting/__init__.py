@@ -1,0 +1,1 @@
+"""Reporting: findings into the status board, events through the outbox, the status payload."""

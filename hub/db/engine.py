@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,10 +29,29 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# The newest revision in migrations/versions (a test checks it against Alembic's own view), so that a
-# database already at head is recognised with one query and without importing Alembic (a CLI command
-# starts faster).
-HEAD_REVISION = "0001"
+
+
+def _scan_head(versions: Path) -> str | None:
+    """The newest revision in `versions`, read from the files' `revision`/`down_revision` lines.
+
+    Read with a regular expression rather than by importing Alembic, so that a database already at head
+    is recognised with one query (a CLI command starts faster); and read rather than written here, so a
+    revision added later (another table's owner chaining onto ours) needs no edit of this file. A test
+    checks it against Alembic's own view."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in versions.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = re.search(r"""^revision\s*=\s*["']([^"']+)["']""", source, re.MULTILINE)
+        if revision is None:
+            continue
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r"""^down_revision\s*=\s*["']([^"']+)["']""", source, re.MULTILINE))
+    heads = sorted(revisions - parents)
+    return heads[0] if len(heads) == 1 else None  # several heads: let Alembic decide (and complain)
+
+
+HEAD_REVISION = _scan_head(MIGRATIONS / "versions")
 MIGRATION_LOCK_ID = 0x76656E75  # "venu": the advisory lock key the hub's migrations hold on PostgreSQL
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITER_OPTION = "hub_sqlite_immediate"
@@ -143,7 +163,7 @@ def head_revision() -> str | None:
 def open_database(url: str | URL) -> Engine:
     """An Engine on `url` whose schema is at the newest migration (migrating it first if needed)."""
     engine = create_hub_engine(url)
-    if current_revision(engine) == HEAD_REVISION:
+    if HEAD_REVISION is not None and current_revision(engine) == HEAD_REVISION:
         return engine
     from alembic import command
 

@@ -110,6 +110,14 @@ class Venue(Base):
     availability: Mapped[str | None] = mapped_column(String(16), doc="Last `availability` payload read.")
     availability_at: Mapped[datetime | None]
     status_interval_s: Mapped[float | None] = mapped_column(Float, doc="From its status; silence is judged by it.")
+    changed_at: Mapped[datetime | None] = mapped_column(
+        index=True,
+        doc=(
+            "When anything an overview tile shows last changed (state, availability, status overall or "
+            "failing, a new self-test report), by the writer's clock; not moved by a mere last_seen bump. "
+            "The web board polls `changed_at > <its last poll>`."
+        ),
+    )
 
 
 class VenueStatus(Base):
@@ -335,3 +343,45 @@ class HubProcess(Base):
     started_at: Mapped[datetime]
     beat_at: Mapped[datetime]
     counters: Mapped[dict[str, Any]]
+
+
+class IncidentRecord(Base):
+    """One incident raised by the desk (Art. 8(5)), once per incident key.
+
+    Written by the incident desk (`hub/incidents/ledger.py`: INSERT … ON CONFLICT DO NOTHING, so of two
+    hub processes that both see one venue go silent only the one whose insert stored the row goes on).
+    Read by the desk, the review, the evaluation and `venue-hub incidents`.
+    """
+
+    __tablename__ = "incident"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    venue: Mapped[str] = mapped_column(String(VENUE_KEY_LENGTH), index=True, doc="The venue key (no foreign key).")
+    conference_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+
+
+class IncidentDelivery(Base):
+    """Each incident at each sink: `pending` → `delivered` or `given_up`, attempts, next attempt, lease.
+
+    Written by the desk (a process claims a due row with a conditional UPDATE, a lease, before posting).
+    Read by the desk (retries, restarts) and the sink tallies of `venue-hub incidents`.
+    """
+
+    __tablename__ = "incident_delivery"
+
+    incident_key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    sink: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    delivered_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

@@ -33,7 +33,7 @@ from sqlalchemy import Engine
 from contract.payloads import Event
 from hub.incidents.config import SinkConfig
 from hub.incidents.incident import ConferenceRef, Incident
-from hub.incidents.ledger import Ledger, ensure_tables
+from hub.incidents.ledger import Ledger
 from hub.incidents.rules import (
     LOST_STATES,
     PRE_CONFERENCE_WINDOW,
@@ -129,9 +129,9 @@ class IncidentDesk:
             self._intake_wake.set()
         while not self._closing:
             try:
-                await asyncio.to_thread(ensure_tables, self.engine)
+                await asyncio.to_thread(self.ledger.check)
                 break
-            except Exception as exc:  # the database is not reachable yet: keep trying, ingest goes on
+            except Exception as exc:  # the database is not reachable (or not migrated) yet: keep trying, ingest goes on
                 log.error("incident ledger unavailable: %s", exc)
                 await self._pause(self._intake_wake, ERROR_PAUSE_S)
         async with httpx.AsyncClient(follow_redirects=False) as client:

@@ -1,7 +1,8 @@
 """The delivery ledger: which incidents exist and what became of each one at each sink.
 
 Kept in the hub's own database (SQLite or PostgreSQL, the engine `hub.db.engine.open_database` gives),
-in two tables of its own that `ensure_tables` creates if missing:
+in two tables declared in `hub/db/models.py` (`IncidentRecord`, `IncidentDelivery`) and created by the
+migrations (0002) like every other table:
 
 - `incident`: one row per incident key. Its primary key is what makes "never sent twice" hold even
   when two hub processes share one subscription and both see a venue go silent: only the process whose
@@ -24,12 +25,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Connection,
     Engine,
-    Integer,
-    MetaData,
-    String,
     Table,
     and_,
     func,
@@ -40,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from hub.db.models import JsonDocument, UtcDateTime
+from hub.db.models import Base, IncidentDelivery, IncidentRecord
 from hub.incidents.incident import Incident
 
 PENDING = "pending"
@@ -48,46 +45,21 @@ DELIVERED = "delivered"
 GIVEN_UP = "given_up"
 LEASE = timedelta(minutes=2)  # longer than any attempt (timeout_s ≤ 120 s)
 
-metadata = MetaData()
-
-incident_table = Table(
-    "incident",
-    metadata,
-    Column("key", String(400), primary_key=True),
-    Column("kind", String(32), nullable=False),
-    Column("code", String(64), nullable=False),
-    Column("severity", String(16), nullable=False),
-    Column("venue", String(300), nullable=False, index=True),
-    Column("conference_id", String(128), nullable=True, index=True),
-    Column("at", UtcDateTime(), nullable=False, index=True),
-    Column("created_at", UtcDateTime(), nullable=False),
-    Column("payload", JsonDocument, nullable=False),
-    comment="Incidents raised by the desk (Art. 8(5)); read by the review, the evaluation and `venue-hub incidents`.",
-)
-
-delivery_table = Table(
-    "incident_delivery",
-    metadata,
-    Column("incident_key", String(400), primary_key=True),
-    Column("sink", String(64), primary_key=True),
-    Column("state", String(16), nullable=False, index=True),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", UtcDateTime(), nullable=False),
-    Column("lease_owner", String(64), nullable=True),
-    Column("lease_until", UtcDateTime(), nullable=True),
-    Column("last_error", String(300), nullable=True),
-    Column("delivered_at", UtcDateTime(), nullable=True),
-    Column("updated_at", UtcDateTime(), nullable=False),
-    comment="Each incident at each sink; read by the desk (retries) and the sink status.",
-)
+# The tables are declared with the others in hub/db/models.py and created by migration 0002.
+incident_table: Table = IncidentRecord.__table__  # type: ignore[assignment]
+delivery_table: Table = IncidentDelivery.__table__  # type: ignore[assignment]
 
 
 def ensure_tables(engine: Engine) -> None:
-    """Create the ledger's tables if they are missing; a concurrent creator (another hub process) is fine."""
+    """Kept for callers of the time when the desk created its own tables: the migrations now do.
+
+    An engine from `open_database` already has both tables, so this creates nothing; on a bare engine it
+    creates what is missing (a concurrent creator, another hub process, is fine), and migration 0002
+    later adopts the tables it finds."""
     try:
-        metadata.create_all(engine, checkfirst=True)
+        Base.metadata.create_all(engine, tables=[incident_table, delivery_table], checkfirst=True)
     except (OperationalError, ProgrammingError, IntegrityError):
-        metadata.create_all(engine, checkfirst=True)  # the other process won the race: now they exist
+        Base.metadata.create_all(engine, tables=[incident_table, delivery_table], checkfirst=True)
 
 
 def _insert_new(conn: Connection, table: Table) -> Any:
@@ -169,6 +141,11 @@ class Ledger:
                     )
                 )
         return new
+
+    def check(self) -> None:
+        """Raise if the ledger's tables cannot be read (the database is down, or was never migrated)."""
+        with self.engine.connect() as conn:
+            conn.execute(select(incident_table.c.key).limit(1)).first()
 
     def exists(self, key: str) -> bool:
         with self.engine.connect() as conn:

@@ -15,35 +15,23 @@ from pydantic_core import PydanticUndefined
 
 from agent.config.models import Settings
 from agent.messages import AGENT_MESSAGES
-from agent.monitors.simulation import SIM_MESSAGES
 from agent.selftest.suite import SELFTEST_MESSAGES
+from agent.sources import SOURCES
 from contract.catalog import Catalog
 from contract.schemas import render_schemas
 from hub.incidents.texts import INCIDENT_TEXTS
 from hub.messages import HUB_MESSAGES
 from hub.reports.texts import REPORT_TEXTS
-from probes.audio import AUDIO_MESSAGES
 from probes.clock import CLOCK_MESSAGES
-from probes.host import HOST_MESSAGES
 from probes.net import NET_MESSAGES
-from probes.snmp import SNMP_MESSAGES
-from probes.ssh import SSH_MESSAGES
-from probes.video import VIDEO_MESSAGES
-from probes.video_framing import FRAMING_MESSAGES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 CATALOGS: dict[str, Catalog] = {
     "agent (events, errors, command replies)": AGENT_MESSAGES,
-    "host checks (第十三条)": HOST_MESSAGES,
-    "SNMP checks (第十三条)": SNMP_MESSAGES,
-    "SSH checks (第十三条; codec video input 第十七条)": SSH_MESSAGES,
-    "video checks (第十七条; framing 第十五条, background 第十六条)": VIDEO_MESSAGES,
-    "video framing and background (advisory)": FRAMING_MESSAGES,
-    "audio checks (第十七条)": AUDIO_MESSAGES,
+    **{heading: catalog for source in SOURCES for heading, catalog in source.catalog_entries()},
     "network path to the far end (第十三条)": NET_MESSAGES,
     "clock against NTP (第十四条)": CLOCK_MESSAGES,
     "self-test runner (第十四条)": SELFTEST_MESSAGES,
-    "simulated venue (demo only)": SIM_MESSAGES,
     "the hub, venue-hub (ingest, venue states; its log lines)": HUB_MESSAGES,
     "the hub's incident notices (第八条第五项 / Art. 8(5))": Catalog(INCIDENT_TEXTS),
     "the hub's review and evaluation (第二十条, 第二十一至二十二条)": Catalog(REPORT_TEXTS),

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from agent.config import load_config
 from agent.daemon import Agent
+from agent.devices.summary import DeviceSummary
 from agent.outbox import Kind
 from contract.findings import Article, Finding, Message, Verdict
 from sim.venue import write_config
@@ -45,28 +46,28 @@ def audio_level(verdict: Verdict) -> Finding:
     )
 
 
-def codec(calls: int) -> dict:
-    return {"via": "snmp", "kind": "codec", "reachable": True, "calls": calls}
+def codec(calls: int) -> DeviceSummary:
+    return DeviceSummary(via="snmp", kind="codec", reachable=True, calls=calls)
 
 
 async def live_a_day(agent: Agent, clock: list[datetime]) -> None:
     """Minute by minute from 06:00 on the 1st to 12:00 on the 2nd, with what happens in the room."""
     happenings = {
-        DAY.replace(day=2, hour=8, minute=58): lambda: agent.set_device("codec", codec(1)),
-        DAY.replace(day=2, hour=9, minute=10): lambda: agent.report(audio_level(Verdict.WARN)),
-        DAY.replace(day=2, hour=9, minute=16): lambda: agent.report(audio_level(Verdict.OK)),
-        DAY.replace(day=2, hour=10, minute=35): lambda: agent.set_device("codec", codec(0)),
+        DAY.replace(day=2, hour=8, minute=58): lambda: agent.reporter.set_device("codec", codec(1)),
+        DAY.replace(day=2, hour=9, minute=10): lambda: agent.reporter.report(audio_level(Verdict.WARN)),
+        DAY.replace(day=2, hour=9, minute=16): lambda: agent.reporter.report(audio_level(Verdict.OK)),
+        DAY.replace(day=2, hour=10, minute=35): lambda: agent.reporter.set_device("codec", codec(0)),
     }
-    agent.report(audio_level(Verdict.OK))
+    agent.reporter.report(audio_level(Verdict.OK))
     now = DAY.replace(hour=6)
     while now <= DAY.replace(day=2, hour=12):
         clock[0] = now
         if now in happenings:
             happenings[now]()
-        agent.timeline_tick(now)
+        agent.ticker.tick(now)
         await asyncio.sleep(0)  # let the self-tests started by the checkpoints run
         now += timedelta(minutes=1)
-    while agent._background:
+    while agent.ticker.background:
         await asyncio.sleep(0.01)
 
 

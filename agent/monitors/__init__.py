@@ -1,6 +1,7 @@
 """Monitors: one supervised loop each, wiring a collector to its probe and reporting to the agent.
 
-Each monitor module exposes `build(settings) -> list[Monitor]`; the agent starts what they return.
+Each monitor module exposes `build(settings) -> list[Monitor]`; agent/sources.py names them, and the
+agent starts what they return.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from agent.devices.summary import DeviceSummary
 from contract.findings import Finding
 
 
@@ -19,7 +21,7 @@ class Reporter(Protocol):
 
     def set_metric(self, name: str, value: float | int | None) -> None: ...
 
-    def set_device(self, name: str, state: dict) -> None: ...
+    def set_device(self, name: str, summary: DeviceSummary) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -27,5 +29,4 @@ class Monitor:
     """A named loop; `run(reporter)` runs until cancelled (raising restarts it with backoff)."""
 
     name: str
-    check_prefix: str
     run: Callable[[Reporter], Awaitable[None]]

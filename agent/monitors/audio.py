@@ -53,4 +53,4 @@ def build(settings: Settings) -> list[Monitor]:
             finally:
                 await asyncio.to_thread(capture.close)
 
-    return [Monitor("audio", "audio.", run)]
+    return [Monitor("audio", run)]

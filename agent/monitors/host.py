@@ -29,4 +29,4 @@ def build(settings: Settings) -> list[Monitor]:
                 reporter.set_metric("host.agent_rss_mb", round(reading.agent_rss_mb, 1))
             await asyncio.sleep(config.interval_s)
 
-    return [Monitor("host", "host.", run)]
+    return [Monitor("host", run)]

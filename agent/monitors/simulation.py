@@ -43,4 +43,4 @@ def build(settings: Settings) -> list[Monitor]:
             reporter.set_metric("sim.rounds", n)
             await asyncio.sleep(simulation.flap_interval_s)
 
-    return [Monitor("simulation", "sim.", run)]
+    return [Monitor("simulation", run)]

@@ -15,6 +15,7 @@ from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from agent.config.models import Settings, SnmpDeviceConfig
 from agent.config.secrets import SecretError, resolve_env_secret
+from agent.devices.summary import DeviceSummary
 from agent.monitors import Monitor, Reporter
 from collectors.snmp.poll import poll_device
 from collectors.snmp.profile import ProfileError
@@ -59,22 +60,22 @@ async def read_device(session: SnmpSession, device: SnmpDeviceConfig) -> DeviceR
         )
 
 
-def device_summary(reading: DeviceReading) -> dict:
+def device_summary(reading: DeviceReading) -> DeviceSummary:
     """What the status shows of a device (the full reading is the probe's business)."""
-    return {
-        "via": "snmp",
-        "reachable": reading.reachable and reading.error is None,
-        "error": reading.error,
-        "profile": reading.profile,
-        "kind": reading.kind,
-        "sys_descr": reading.sys_descr,
-        "uptime_s": reading.uptime_s,
-        "identity": reading.identity,
-        "registration": reading.registration,
-        "interfaces_up": sum(1 for i in reading.interfaces if i.oper_status == "up"),
-        "interfaces": len(reading.interfaces),
-        "calls": len(reading.calls),
-    }
+    return DeviceSummary(
+        via="snmp",
+        reachable=reading.reachable and reading.error is None,
+        error=reading.error,
+        profile=reading.profile,
+        kind=reading.kind,
+        sys_descr=reading.sys_descr,
+        uptime_s=reading.uptime_s,
+        identity=reading.identity,
+        registration=reading.registration,
+        interfaces_up=sum(1 for i in reading.interfaces if i.oper_status == "up"),
+        interfaces=len(reading.interfaces),
+        calls=len(reading.calls),
+    )
 
 
 class _Shared:
@@ -120,5 +121,5 @@ def build(settings: Settings) -> list[Monitor]:
                         reporter.set_metric(f"snmp.{device.name}.{metric}", max(v.value for v in values))
                 await asyncio.sleep(interval)
 
-        monitors.append(Monitor(f"snmp:{device.name}", "snmp.", run))
+        monitors.append(Monitor(f"snmp:{device.name}", run))
     return monitors

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from agent.config.models import Settings, SshConfig, SshDeviceConfig
 from agent.config.secrets import SecretError, resolve_password_fields
+from agent.devices.summary import DeviceSummary
 from agent.monitors import Monitor, Reporter
 from collectors.ssh.poll import SshPool
 from collectors.ssh.profile import profile_for
@@ -69,7 +70,7 @@ class CallLog:
         return self.last
 
 
-def device_summary(reading: SshReading, now: datetime | None = None, call_log: CallLog | None = None) -> dict:
+def device_summary(reading: SshReading, now: datetime | None = None, call_log: CallLog | None = None) -> DeviceSummary:
     """What the status shows of a device: for codecs the calls, with when each began, and how the
     last one ended."""
     now = now or datetime.now(UTC)
@@ -109,7 +110,7 @@ def device_summary(reading: SshReading, now: datetime | None = None, call_log: C
         }
     if reading.cpu_pct is not None:
         summary["cpu_pct"] = reading.cpu_pct
-    return summary
+    return DeviceSummary(**summary)
 
 
 class _SharedPool:
@@ -166,5 +167,5 @@ def build(settings: Settings) -> list[Monitor]:
                 await asyncio.to_thread(session.close)
                 shared.release()
 
-        monitors.append(Monitor(f"ssh:{device.name}", "ssh.", run))
+        monitors.append(Monitor(f"ssh:{device.name}", run))
     return monitors

@@ -76,4 +76,4 @@ def build(settings: Settings) -> list[Monitor]:
         finally:
             await asyncio.to_thread(sampler.stop)
 
-    return [Monitor("video", "video.", run)]
+    return [Monitor("video", run)]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
+from agent.devices.summary import DeviceSummary
 from contract.findings import Finding, Verdict, worst
 from contract.payloads import TaskState
 
@@ -30,7 +30,7 @@ def finding_key(finding: Finding) -> str:
 class StatusBoard:
     def __init__(self) -> None:
         self.checks: dict[str, Finding] = {}
-        self.devices: dict[str, dict[str, Any]] = {}
+        self.devices: dict[str, DeviceSummary] = {}
         self.tasks: dict[str, TaskState] = {}
         self.metrics: dict[str, float | int | None] = {}
         self.changed = asyncio.Event()
@@ -55,8 +55,8 @@ class StatusBoard:
         self.tasks[name] = state
         self.changed.set()
 
-    def set_device(self, name: str, state: dict[str, Any]) -> None:
-        self.devices[name] = state
+    def set_device(self, name: str, summary: DeviceSummary) -> None:
+        self.devices[name] = summary
 
     def set_metric(self, name: str, value: float | int | None) -> None:
         self.metrics[name] = value

@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from agent.schedule.timeline import DURATION_LIMITS
+from agent.sources import DEVICE_PREFIXES
 from contract.conference import Conference
 from contract.findings import ART17_CHECKS, Finding, Verdict
 from contract.payloads import Severity
 
 log = logging.getLogger(__name__)
 
-DEVICE_PREFIXES = ("snmp.", "ssh.")
 DROP_GUARD = timedelta(minutes=5)  # a call ending this close to the planned end is the meeting ending
 MAX_LISTED_INCIDENTS = 20
 MAX_SUMMARY_WAIT = timedelta(hours=3)

@@ -17,6 +17,7 @@ from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 from agent.config.models import SelftestConfig, Settings
 from agent.config.secrets import SecretError
 from agent.selftest.report import SELFTEST_MESSAGES
+from agent.sources import DEVICE_SOURCES, poll_devices
 from collectors.host import read_disk
 from collectors.net.clock import ntp_offset
 from collectors.net.path import icmp_echo, tcp_connect_echo, tcp_port, udp_echo
@@ -105,17 +106,20 @@ async def ssh_devices(settings: Settings) -> list[Finding]:
 
 
 async def devices(settings: Settings, live: LiveFindings | None = None) -> list[Finding]:
-    """SNMP and SSH devices side by side. Rising interface errors need two polls, which a fresh
-    poll cannot have: in the daemon the monitors' verdicts of those are taken instead."""
-    groups = []
-    if settings.snmp.devices:
-        groups.append(snmp_devices(settings))
-    if settings.ssh.devices:
-        groups.append(ssh_devices(settings))
-    results = await asyncio.gather(*groups)
+    """Every configured device source (SNMP, SSH…) polled afresh, side by side. Rising interface
+    errors need two polls, which a fresh poll cannot have: in the daemon the monitors' verdicts of
+    those are taken instead."""
+    sources = [source for source in DEVICE_SOURCES if source.configured(settings)]
+    results = await asyncio.gather(*(poll_devices(source)(settings) for source in sources))
     findings = [finding for found in results for finding in found]
     if live is None:
         return findings
+    for source in sources:
+        check, interval = f"{source.check_prefix}if_errors", getattr(settings, source.name).interval_s
+        monitored = {f.subject: f for f in live((check,), 3 * interval) or []}
+        findings = [f for f in findings if not (f.check == check and f.subject in monitored)]
+        findings += monitored.values()
+    return findings
     for check, interval in (("snmp.if_errors", settings.snmp.interval_s), ("ssh.if_errors", settings.ssh.interval_s)):
         monitored = {f.subject: f for f in live((check,), 3 * interval) or []}
         findings = [f for f in findings if not (f.check == check and f.subject in monitored)]
@@ -157,7 +161,7 @@ def _monitor_silent(check: str, article: str, waited_s: float) -> Finding:
 
 async def video(settings: Settings, framing: bool, live: LiveFindings | None) -> list[Finding]:
     """Art. 17 picture (and at the seating check Art. 15/16 framing) from the monitor or a short sample."""
-    from agent.cli.probe_video import run_probe
+    from agent.sampling.video import sample_video
 
     config = settings.video
     assert config is not None
@@ -179,7 +183,7 @@ async def video(settings: Settings, framing: bool, live: LiveFindings | None) ->
         )
         return [*fresh, pending]
     result = await asyncio.to_thread(
-        run_probe,
+        sample_video,
         config.source,
         settings.selftest.sample_s,
         None,
@@ -187,13 +191,13 @@ async def video(settings: Settings, framing: bool, live: LiveFindings | None) ->
         config.thresholds.model_copy(update={"window_s": math.inf}),
         config.decode,
     )
-    return [f for f in result["_findings"] if framing or f.check not in ADVISORY_VIDEO]
+    return [f for f in result.findings if framing or f.check not in ADVISORY_VIDEO]
 
 
 async def audio(settings: Settings, live: LiveFindings | None) -> list[Finding]:
     """Art. 17 sound: is the microphone alive and loud enough (from the monitor, or a short capture
     when there is no monitor: the CLI)."""
-    from agent.cli.probe_audio import capture
+    from agent.sampling.audio import capture
     from collectors.audio.source import AudioSourceError
     from probes.audio_metrics import measure
 

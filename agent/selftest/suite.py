@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from agent.config.models import Settings
 from agent.selftest import checks
 from agent.selftest.report import SELFTEST_MESSAGES, build_report
+from agent.sources import DEVICE_SOURCES
 from contract.conference import Conference
 from contract.findings import Article, Finding, Verdict
 from contract.payloads import SelftestReport, VenueRef
@@ -39,7 +40,7 @@ def plan(
     """The groups that apply to this venue (an unconfigured input or server is not a failure)."""
     config = settings.selftest
     groups: dict[str, Awaitable[list[Finding]]] = {"outbox": checks.outbox_space(settings)}
-    if settings.snmp.devices or settings.ssh.devices:
+    if any(source.configured(settings) for source in DEVICE_SOURCES):
         groups["devices"] = checks.devices(settings, live)
     host = checks.far_end_host(conference, config)
     if host:

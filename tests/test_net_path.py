@@ -133,7 +133,7 @@ def test_probe_net_cli(tmp_path):
         text=True,
         timeout=60,
     )
-    assert bad.returncode == 2 and "numbers separated by commas" in bad.stderr
+    assert bad.returncode == 3 and "numbers separated by commas" in bad.stderr
 
 
 def test_tcp_handshake_times_measure_the_path_where_icmp_is_not_permitted():

@@ -311,9 +311,9 @@ def test_probe_snmp_cli_json_keys_and_exit_codes(snmpsim):
     )
     assert silent.returncode == 2 and json.loads(silent.stdout)["findings"][0]["check"] == "snmp.reachable"
     bad = run("--profile", "no-such-profile")
-    assert bad.returncode == 2 and "'no-such-profile' is not one of 'auto'" in bad.stderr
+    assert bad.returncode == 3 and "'no-such-profile' is not one of 'auto'" in bad.stderr
     missing_env = run("--v3-user", "u", "--auth-key-env", "VA_SURELY_UNSET_VAR")
-    assert missing_env.returncode == 2 and "VA_SURELY_UNSET_VAR is not set" in missing_env.stderr
+    assert missing_env.returncode == 3 and "VA_SURELY_UNSET_VAR is not set" in missing_env.stderr
     assert "VA_SURELY_UNSET_VAR" not in os.environ
 
 

@@ -84,7 +84,7 @@ def test_missing_source_is_a_critical_signal_finding(tmp_path):
         signal["check"] == "video.signal" and signal["verdict"] == "fail" and "no such file" in signal["message"]["en"]
     )
     bad = probe("x", "--rate", "0")
-    assert bad.returncode == 2 and "must be positive" in bad.stderr
+    assert bad.returncode == 3 and "must be positive" in bad.stderr
 
 
 @needs_ffmpeg

@@ -15,9 +15,11 @@ from agent import __version__
 from agent.cli import schedule_view, selftest_view, status_view
 from agent.cli.probe_audio import probe_audio
 from agent.cli.probe_net import probe_net
+from agent.cli.probe_output import PROBLEMS_OPTION
 from agent.cli.probe_snmp import probe_snmp
 from agent.cli.probe_ssh import probe_ssh
 from agent.cli.probe_video import probe_video
+from agent.cli.usage import NagiosGroup
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
 from contract.schedule_ics import IcsError, read_ics
@@ -42,7 +44,7 @@ def _load_or_exit(path: Path) -> Settings:
         sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=NagiosGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="venue-agent")
 def main() -> None:
     """Monitoring agent of a government video-conference branch venue (吉林省 2013 办法)."""
@@ -126,13 +128,14 @@ def _under_systemd() -> bool:
 @CONFIG_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--timeout", default=3.0, show_default=True, help="Seconds to wait for retained messages.")
-def status(config_path: Path, as_json: bool, timeout: float) -> None:
+@PROBLEMS_OPTION
+def status(config_path: Path, as_json: bool, timeout: float, problems_only: bool) -> None:
     """Read this venue's retained availability, status and self-test from the broker.
 
     Exit codes as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL (failed check or offline), 3 UNKNOWN.
     """
     settings = _load_or_exit(config_path)
-    sys.exit(status_view.show(settings, as_json=as_json, timeout_s=timeout))
+    sys.exit(status_view.show(settings, as_json=as_json, timeout_s=timeout, problems_only=problems_only))
 
 
 @main.command()
@@ -163,15 +166,22 @@ def schedule(config_path: Path, as_json: bool, include_past: bool) -> None:
     default=None,
     help="With --via-broker: seconds to wait for the daemon's reply (default: [selftest] timeout_s + 15).",
 )
+@PROBLEMS_OPTION
 def selftest(
-    config_path: Path, as_json: bool, conference_id: str | None, framing: bool, via_broker: bool, wait_s: float | None
+    config_path: Path,
+    as_json: bool,
+    conference_id: str | None,
+    framing: bool,
+    via_broker: bool,
+    wait_s: float | None,
+    problems_only: bool,
 ) -> None:
     """Run the Art. 14 self-test suite now: devices, network path, picture, sound, clock, outbox.
 
     Exit codes as a Nagios plugin: 0 pass, 1 warn, 2 fail, 3 unknown.
     """
     settings = _load_or_exit(config_path)
-    sys.exit(selftest_view.show(settings, as_json, conference_id, framing, via_broker, wait_s))
+    sys.exit(selftest_view.show(settings, as_json, conference_id, framing, via_broker, wait_s, problems_only))
 
 
 @main.group()

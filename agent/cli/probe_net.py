@@ -8,7 +8,7 @@ import json
 import click
 from rich.console import Console
 
-from agent.cli.probe_output import exit_code, findings_json, print_findings, print_metrics
+from agent.cli.probe_output import PROBLEMS_OPTION, exit_code, findings_json, print_findings, print_metrics
 from collectors.net.path import icmp_echo, tcp_port, udp_echo
 from probes.net import NetThresholds, judge_path, judge_port
 
@@ -39,8 +39,11 @@ def parse_ports(text: str) -> list[int]:
     help="Use a UDP echo service on this port instead of ICMP.",
 )
 @click.option("--ports", default="5060,1720", show_default=True, help="TCP ports that must answer (empty: none).")
+@PROBLEMS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def probe_net(target: str, count: int, interval: float, udp_port: int | None, ports: str, as_json: bool) -> None:
+def probe_net(
+    target: str, count: int, interval: float, udp_port: int | None, ports: str, problems_only: bool, as_json: bool
+) -> None:
     """Latency, loss and jitter to TARGET (ICMP echo, or UDP echo) and its conference ports.
 
     Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
@@ -67,12 +70,13 @@ def probe_net(target: str, count: int, interval: float, udp_port: int | None, po
     }
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        console = Console()
+        raise SystemExit(exit_code(findings))
+    console = Console()
+    code = print_findings(console, findings, problems_only)
+    if not problems_only:
         print_metrics(
             console,
             f"path to {target} ({path.method})",
             {k: report[k] for k in ("sent", "received", "loss_pct", "latency_ms", "jitter_ms", "error")},
         )
-        print_findings(console, findings)
-    raise SystemExit(exit_code(findings))
+    raise SystemExit(code)

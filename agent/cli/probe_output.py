@@ -1,5 +1,5 @@
-"""What every `venue-agent probe …` shares: Nagios exit codes, a findings table, HOST[:PORT] and
-secrets by environment variable."""
+"""What every `venue-agent probe …` shares: the verdict and exit code of its findings, the
+findings table (problems first), HOST[:PORT] and secrets by environment variable."""
 
 from __future__ import annotations
 
@@ -7,22 +7,40 @@ import os
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from contract.findings import Finding, Verdict, worst
+from agent.cli.problems_first import Row, overall, print_rows, summary
+from agent.cli.verdicts import code, is_advisory
+from contract.findings import Finding, Verdict
 
-NAGIOS_CODE = {Verdict.OK: 0, Verdict.WARN: 1, Verdict.FAIL: 2, Verdict.UNKNOWN: 3}
-NAGIOS_WORD = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
-STYLE = {Verdict.OK: "green", Verdict.WARN: "yellow", Verdict.FAIL: "bold red", Verdict.UNKNOWN: "dim"}
+FINDING_COLUMNS = ("check", "verdict", "value", "threshold", "message")
+PROBLEMS_OPTION = click.option(
+    "--problems", "problems_only", is_flag=True, help="Only the summary line and what is not ok (a quick look)."
+)
+
+
+def finding_rows(findings: list[Finding]) -> list[Row]:
+    """One row per finding; a check found for several subjects (ports, inputs) names its subject."""
+    rows = []
+    repeated = {f.check for f in findings if sum(g.check == f.check for g in findings) > 1}
+    for f in findings:
+        name = f"{f.check}@{f.subject}" if f.check in repeated and f.subject else f.check
+        value = "" if f.value is None else f"{f.value} {f.unit or ''}".strip()
+        threshold = "" if f.threshold is None else f"{f.threshold} {f.unit or ''}".strip()
+        message = f"{f.message.zh}\n{f.message.en}\n{f.article}"
+        rows.append(Row(name, f.verdict, (escape(value), escape(threshold), escape(message)), is_advisory(f.check)))
+    return rows
+
+
+def verdict_of(findings: list[Finding]) -> Verdict:
+    """The worst graded finding; advisory ones (framing, background) are left out."""
+    return overall(finding_rows(findings))
 
 
 def exit_code(findings: list[Finding]) -> int:
-    """Nagios plugin convention: the worst verdict decides (unknown only when nothing is worse)."""
-    verdicts = [f.verdict for f in findings]
-    if not verdicts:
-        return 3
-    top = worst(verdicts)
-    return NAGIOS_CODE[top]
+    """Nagios plugin convention: the worst graded verdict decides; nothing judged is UNKNOWN."""
+    return code(verdict_of(findings))
 
 
 def findings_json(findings: list[Finding]) -> list[dict]:
@@ -30,6 +48,7 @@ def findings_json(findings: list[Finding]) -> list[dict]:
         {
             "check": f.check,
             "verdict": f.verdict.value,
+            "advisory": is_advisory(f.check),
             "value": f.value,
             "threshold": f.threshold,
             "unit": f.unit,
@@ -42,28 +61,24 @@ def findings_json(findings: list[Finding]) -> list[dict]:
     ]
 
 
-def print_findings(console: Console, findings: list[Finding]) -> None:
-    table = Table(title="findings / 检查结果")
-    for column in ("check", "verdict", "value", "article", "message"):
-        table.add_column(column)
-    for f in findings:
-        value = "" if f.value is None else f"{f.value} {f.unit or ''}".strip()
-        table.add_row(
-            f.check, f"[{STYLE[f.verdict]}]{f.verdict.value}[/]", value, f.article, f"{f.message.zh}\n{f.message.en}"
-        )
-    console.print(table)
-    code = exit_code(findings)
-    console.print(f"[bold]{NAGIOS_WORD[code]}[/] (exit {code})")
+def print_findings(console: Console, findings: list[Finding], problems_only: bool = False) -> int:
+    """The summary line (the verdict word with its exit code), then the findings, problems first.
+    Returns the exit code, so that the word printed and the code exited are one."""
+    rows = finding_rows(findings)
+    verdict = overall(rows)
+    console.print(summary(verdict, rows), soft_wrap=True)
+    print_rows(console, "findings / 检查结果", FINDING_COLUMNS, rows, problems_only)
+    return code(verdict)
 
 
 def print_metrics(console: Console, title: str, metrics: dict, value_heading: str = "value") -> None:
     """A two-column table of a probe's metrics; absent values show as a dash."""
-    table = Table(title=title)
-    table.add_column("metric")
-    table.add_column(value_heading)
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric", no_wrap=True)
+    table.add_column(value_heading, overflow="fold")
     for name, value in metrics.items():
         absent = value is None or (isinstance(value, float) and value != value)  # None or NaN
-        table.add_row(name, "—" if absent else str(value))
+        table.add_row(escape(name), "—" if absent else escape(str(value)))
     console.print(table)
 
 

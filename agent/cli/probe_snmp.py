@@ -9,9 +9,17 @@ import time
 import click
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from agent.cli.probe_output import env_secret, exit_code, findings_json, print_findings, split_host_port
+from agent.cli.probe_output import (
+    PROBLEMS_OPTION,
+    env_secret,
+    exit_code,
+    findings_json,
+    print_findings,
+    split_host_port,
+)
 from collectors.snmp.poll import poll_device
 from collectors.snmp.profile import ProfileError, load_profiles
 from collectors.snmp.rates import RateTracker
@@ -94,11 +102,11 @@ def print_reading(console: Console, reading: DeviceReading) -> None:
     if reading.interfaces:
         table = Table(title=f"interfaces ({len(reading.interfaces)})")
         for column in ("index", "name", "admin", "oper", "Mbit/s", "in err", "out err", "err/min"):
-            table.add_column(column)
-        for i in reading.interfaces:
+            table.add_column(column, no_wrap=column == "name")  # a port's name is never cut
+        for i in sorted(reading.interfaces, key=_down_first):
             table.add_row(
                 str(i.index),
-                i.name,
+                escape(i.name),
                 i.admin_status,
                 i.oper_status,
                 "" if i.speed_mbps is None else f"{i.speed_mbps:g}",
@@ -107,6 +115,11 @@ def print_reading(console: Console, reading: DeviceReading) -> None:
                 "" if i.errors_per_min is None else f"{i.errors_per_min:.1f}",
             )
         console.print(table)
+
+
+def _down_first(interface) -> tuple[bool, int]:
+    """Ports that should be up and are not come first: those are what a technician looks for."""
+    return (not (interface.admin_status == "up" and interface.oper_status != "up"), interface.index)
 
 
 async def probe(target: SnmpTarget, profile: str, twice_after_s: float | None) -> DeviceReading:
@@ -158,6 +171,7 @@ async def probe(target: SnmpTarget, profile: str, twice_after_s: float | None) -
     metavar="SECONDS",
     help="Poll twice, SECONDS apart, to show interface rates and rising errors.",
 )
+@PROBLEMS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def probe_snmp(
     host_port: str,
@@ -173,6 +187,7 @@ def probe_snmp(
     timeout: float,
     retries: int,
     twice_after_s: float | None,
+    problems_only: bool,
     as_json: bool,
 ) -> None:
     """Poll one device over SNMP and judge it (Art. 13). Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
@@ -201,8 +216,9 @@ def probe_snmp(
     code = exit_code(findings)
     if as_json:
         click.echo(json.dumps(report_json(reading, findings), ensure_ascii=False, indent=2))
-    else:
-        console = Console()
+        raise SystemExit(code)
+    console = Console()
+    code = print_findings(console, findings, problems_only)
+    if not problems_only:
         print_reading(console, reading)
-        print_findings(console, findings)
     raise SystemExit(code)

@@ -8,9 +8,18 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from agent.cli.probe_output import env_secret, exit_code, findings_json, print_findings, print_metrics, split_host_port
+from agent.cli.probe_output import (
+    PROBLEMS_OPTION,
+    env_secret,
+    exit_code,
+    findings_json,
+    print_findings,
+    print_metrics,
+    split_host_port,
+)
 from collectors.ssh.poll import SshPool
 from collectors.ssh.profile import profiles
 from collectors.ssh.readings import SshReading
@@ -68,10 +77,12 @@ def print_report(console: Console, document: dict) -> None:
     if document["interfaces"]:
         table = Table(title="interfaces")
         for column in ("name", "admin", "oper", "description", "errors"):
-            table.add_column(column)
-        for i in document["interfaces"]:
+            table.add_column(column, no_wrap=column == "name")  # a port's name is never cut
+        down_first = sorted(document["interfaces"], key=lambda i: not (i["admin_status"] == "up" != i["oper_status"]))
+        for i in down_first:
             errors = "" if i["in_errors"] is None else f"{i['in_errors']}/{i['out_errors']}"
-            table.add_row(i["name"], i["admin_status"], i["oper_status"], i["description"] or "", errors)
+            cells = (i["name"], i["admin_status"], i["oper_status"], i["description"] or "", errors)
+            table.add_row(*(escape(str(cell)) for cell in cells))
         console.print(table)
     codec = document.get("codec")
     if codec:
@@ -108,6 +119,7 @@ def print_report(console: Console, document: dict) -> None:
 @click.option("--trust-on-first-use", is_flag=True, help="Accept an unknown host key once and record it.")
 @click.option("--uplink", default=None, help="Interface whose loss is a fault (switches).")
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds for the login and for each command.")
+@PROBLEMS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def probe_ssh(
     host_port: str,
@@ -119,6 +131,7 @@ def probe_ssh(
     trust_on_first_use: bool,
     uplink: str | None,
     timeout: float,
+    problems_only: bool,
     as_json: bool,
 ) -> None:
     """Log in to a codec (xAPI) or switch (CLI) over SSH, read its state and judge it.
@@ -147,11 +160,12 @@ def probe_ssh(
     document = report_json(reading, findings)
     if as_json:
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
-    else:
-        console = Console()
+        raise SystemExit(exit_code(findings))
+    console = Console()
+    code = print_findings(console, findings, problems_only)
+    if not problems_only:
         print_report(console, document)
-        print_findings(console, findings)
-    raise SystemExit(exit_code(findings))
+    raise SystemExit(code)
 
 
 async def _read(target: SshTarget) -> SshReading:

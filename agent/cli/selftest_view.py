@@ -8,19 +8,19 @@ from datetime import UTC, datetime
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
+from agent.cli.problems_first import Row, overall, print_rows, summary
 from agent.cli.roll_call import ask_daemon
+from agent.cli.verdicts import as_verdict, code, is_advisory
 from agent.config import Settings
 from agent.config.secrets import SecretError
 from agent.identity import venue_ref
 from agent.schedule.keeper import ScheduleKeeper
-from agent.selftest.report import NAGIOS_CODE
 from agent.selftest.suite import run_selftest
 from contract.payloads import SelftestReport
 
-STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "unknown": "dim"}
-WORD = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
+ITEM_COLUMNS = ("item", "verdict", "value", "reason")
 
 
 def pick_conference(settings: Settings, conference_id: str | None):
@@ -33,18 +33,31 @@ def pick_conference(settings: Settings, conference_id: str | None):
     return timeline.in_focus(datetime.now(UTC))
 
 
-def print_report(console: Console, report: SelftestReport) -> None:
-    title = f"self-test / 自检 ({report.trigger}" + (f", {report.conference_id})" if report.conference_id else ")")
-    table = Table(title=title)
-    for column in ("item", "verdict", "value", "article", "reason"):
-        table.add_column(column)
+def item_rows(report: SelftestReport) -> list[Row]:
+    rows = []
     for item in report.items:
-        value = "" if item.value is None else str(item.value)
-        verdict = f"[{STYLE[item.verdict]}]{item.verdict}[/]"
-        table.add_row(item.check, verdict, value, item.article, f"{item.reason.zh}\n{item.reason.en}")
-    console.print(table)
-    code = NAGIOS_CODE[report.verdict]
-    console.print(f"[bold]{WORD[code]}[/] {report.verdict} in {report.duration_s:.1f} s (exit {code})")
+        value = "" if item.value is None else escape(str(item.value))
+        reason = escape(f"{item.reason.zh}\n{item.reason.en}\n{item.article}")
+        rows.append(Row(item.check, as_verdict(item.verdict), (value, reason), is_advisory(item.check), item.verdict))
+    return rows
+
+
+def exit_code(report: SelftestReport) -> int:
+    """The worst graded item's code (advisory framing items left out); no item at all is UNKNOWN."""
+    return code(overall(item_rows(report)))
+
+
+def print_report(console: Console, report: SelftestReport, problems_only: bool = False) -> int:
+    """Summary line, then the items, problems first; returns the exit code the summary names."""
+    rows = item_rows(report)
+    verdict = overall(rows)
+    context = f"{report.trigger}, {report.conference_id}" if report.conference_id else report.trigger
+    console.print(
+        summary(verdict, rows, "items") + f" — self-test / 自检 ({escape(context)}) in {report.duration_s:.1f} s",
+        soft_wrap=True,
+    )
+    print_rows(console, "self-test / 自检", ITEM_COLUMNS, rows, problems_only)
+    return code(verdict)
 
 
 def show(
@@ -54,6 +67,7 @@ def show(
     framing: bool,
     via_broker: bool = False,
     wait_s: float | None = None,
+    problems_only: bool = False,
 ) -> int:
     if via_broker:
         report = _from_daemon(settings, conference_id, framing, wait_s or settings.selftest.timeout_s + 15)
@@ -64,9 +78,8 @@ def show(
         report = asyncio.run(run_selftest(settings, venue_ref(settings), "cli", conference, framing))
     if as_json:
         click.echo(json.dumps(report.model_dump(mode="json", by_alias=True), ensure_ascii=False, indent=2))
-    else:
-        print_report(Console(), report)
-    return NAGIOS_CODE[report.verdict]
+        return exit_code(report)
+    return print_report(Console(), report, problems_only)
 
 
 def _from_daemon(settings: Settings, conference_id: str | None, framing: bool, wait_s: float) -> SelftestReport | None:

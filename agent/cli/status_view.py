@@ -14,13 +14,15 @@ from __future__ import annotations
 import json
 import sys
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from agent.cli.probe_output import NAGIOS_CODE, STYLE
+from agent.cli.problems_first import Row, print_problems, print_rest, summary
+from agent.cli.venue_time import local, zone_line, zone_named
+from agent.cli.verdicts import as_verdict, code, graded, is_advisory, style
 from agent.config.models import Settings
 from agent.config.secrets import SecretError
 from agent.mqtt.brief import BriefConnection
@@ -66,14 +68,6 @@ class _ConferenceShown(BaseModel):
     current: list[_Brief] | None = None
     next: _Brief | None = None
     last_summary: _Summary | None = None
-
-
-def _verdict(text: object) -> Verdict:
-    """A verdict read back from the broker; anything unexpected counts as unknown."""
-    try:
-        return Verdict(text)
-    except ValueError:
-        return Verdict.UNKNOWN
 
 
 def fetch_retained(settings: Settings, timeout_s: float) -> dict[str, Any]:
@@ -156,22 +150,27 @@ def _conforms(document: Any, model: type[BaseModel], prefix: str = "") -> None:
         raise Unreadable("nested too deeply to validate") from None
 
 
-SELFTEST_AS_VERDICT = {"pass": "ok", "warn": "warn", "fail": "fail", "unknown": "unknown"}
+def verdict_of(found: dict[str, Any]) -> Verdict:
+    """Offline is CRITICAL; anything unreadable or never seen is UNKNOWN; else the worst graded
+    check (advisory ones left out), or the daemon's overall when it lists no checks."""
+    if found.get("availability") == "offline":
+        return Verdict.FAIL
+    if found.get("problems") or found.get("availability") != "online":
+        return Verdict.UNKNOWN
+    status = found.get("status")
+    if not isinstance(status, dict):
+        return Verdict.UNKNOWN
+    checks = status.get("checks") or {}
+    graded_checks = [finding.get("verdict") for key, finding in checks.items() if not is_advisory(key)]
+    return graded(graded_checks) if graded_checks else as_verdict(status.get("overall"))
 
 
 def exit_code(found: dict[str, Any]) -> int:
-    """Nagios: offline is CRITICAL; anything unreadable or never seen is UNKNOWN; else the overall verdict."""
-    if found.get("availability") == "offline":
-        return 2
-    if found.get("problems") or found.get("availability") != "online":
-        return 3
-    status = found.get("status")
-    if not isinstance(status, dict):
-        return 3
-    return NAGIOS_CODE[_verdict(status.get("overall"))]
+    """Nagios: the code of `verdict_of` (the word the table leads with)."""
+    return code(verdict_of(found))
 
 
-def show(settings: Settings, as_json: bool, timeout_s: float) -> int:
+def show(settings: Settings, as_json: bool, timeout_s: float, problems_only: bool = False) -> int:
     try:
         found = fetch_retained(settings, timeout_s)
     except (ConnectionError, SecretError) as exc:
@@ -180,9 +179,9 @@ def show(settings: Settings, as_json: bool, timeout_s: float) -> int:
         else:
             print(f"UNKNOWN: {exc}", file=sys.stderr)
         return 3
-    code = exit_code(found)
+    exit_status = exit_code(found)
     if as_json:
-        print(json.dumps(found | {"exit_code": code}, ensure_ascii=False, indent=2))
+        print(json.dumps(found | {"exit_code": exit_status}, ensure_ascii=False, indent=2))
     else:
         console = Console()
         for leaf, reason in found.get("problems", {}).items():
@@ -190,89 +189,114 @@ def show(settings: Settings, as_json: bool, timeout_s: float) -> int:
                 f"[bold]UNKNOWN[/]: the retained {leaf} on {found['topic']}/{leaf} cannot be read: {escape(reason)}",
                 soft_wrap=True,  # one line, as a Nagios plugin's first line is read
             )
-        render(found, console)
-    return code
+        render(found, console, zone_named(settings.schedule.timezone), problems_only)
+    return exit_status
 
 
-_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+_CONTROL = {point: f"\\x{point:02x}" for point in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def _plain(value: object) -> str:
+    """Retained text with every control character (an ESC that would clear the screen or retitle
+    the terminal) shown as its escape, not sent to the terminal: anyone who can write the status
+    topic writes this text."""
+    return "".join(_CONTROL.get(ord(ch), ch) for ch in str(value))
 
 
 def _text(value: object) -> str:
-    """Retained text shown literally: a `[` in a venue name or a message is not rich markup, and a
-    control character (an ESC that would clear the screen or retitle the terminal) is shown as its
-    escape, not sent to the terminal: anyone who can write the status topic writes this text."""
-    return escape("".join(_CONTROL.get(ord(ch), ch) for ch in str(value)))
+    """Retained text shown literally: as `_plain`, and a `[` in a venue name or a message is not
+    rich markup."""
+    return escape(_plain(value))
 
 
-def render(found: dict[str, Any], console: Console) -> None:
+CHECK_COLUMNS = ("check", "verdict", "value", "threshold", "message")
+
+
+def render(found: dict[str, Any], console: Console, zone: ZoneInfo | None = None, problems_only: bool = False) -> None:
+    """Summary line, the venue, the problems; then the outbox, conference and self-test; then the
+    checks that are ok. Times in the venue's zone, said once."""
+    zone = zone or zone_named(None)
     status = found.get("status") if isinstance(found.get("status"), dict) else {}
     availability = found.get("availability", "never seen")
     venue = status.get("venue", {})
     overall = status.get("overall", "unknown")
+    rows = check_rows(status.get("checks") or {})
+    verdict = verdict_of(found)
+    lead = summary(verdict, rows)
+    if availability != "online":
+        lead += f"; the venue is {_text(availability)}"
+    console.print(lead, soft_wrap=True)
     console.print(f"[bold]{_text(venue.get('name', found['topic']))}[/]  {_text(found['topic'])}")
+    daemon_word = f"[{style(as_verdict(overall))}]{_text(overall)}[/]"
     console.print(
         f"availability: [{'green' if availability == 'online' else 'bold red'}]{_text(availability)}[/]   "
-        f"overall: [{STYLE[_verdict(overall)]}]{_text(overall)}[/]   status at {_text(status.get('ts', '—'))}"
+        f"daemon's overall: {daemon_word}   status at {_text(local(status.get('ts', '—'), zone))}   " + zone_line(zone)
     )
-    if status:
-        render_checks(status.get("checks", {}), console)
-    outbox = status.get("outbox")
-    if outbox:
-        console.print(
-            f"outbox: {_text(outbox['pending'])} pending, dropped {_text(outbox['dropped_events'])} events / "
-            f"{_text(outbox['dropped_metrics'])} metrics"
-            + (f", [red]storage error: {_text(outbox['storage_error'])}[/]" if outbox.get("storage_error") else "")
-            + (
-                f", [red]{_text(outbox['rejected_by_broker'])} refused by the broker[/]"
-                if outbox.get("rejected_by_broker")
-                else ""
-            )
+    print_problems(console, CHECK_COLUMNS, rows)
+    render_outbox(status.get("outbox"), console)
+    render_conference(status.get("conference") or {}, console, zone)
+    render_selftest(found, console, zone)
+    print_rest(console, "checks / 检查项", CHECK_COLUMNS, rows, problems_only)
+
+
+def check_rows(checks: dict[str, Any]) -> list[Row]:
+    """The status's checks as rows; every text in them was written by whoever retained it."""
+    rows = []
+    for key, finding in checks.items():
+        verdict = finding.get("verdict", "unknown")
+        value = finding.get("value")
+        unit = finding.get("unit") or ""
+        threshold = finding.get("threshold")
+        message = finding.get("message", {})
+        cells = (
+            "" if value is None else _text(f"{value} {unit}".strip()),
+            "" if threshold is None else _text(f"{threshold} {unit}".strip()),
+            _text(f"{message.get('zh', '')}\n{message.get('en', '')}\n{finding.get('article', '')}"),
         )
-    render_conference(status.get("conference") or {}, console)
+        rows.append(Row(_plain(key), as_verdict(verdict), cells, is_advisory(key), _plain(verdict)))
+    return rows
+
+
+def render_outbox(outbox: dict[str, Any] | None, console: Console) -> None:
+    if not outbox:
+        return
+    console.print(
+        f"outbox: {_text(outbox['pending'])} pending, dropped {_text(outbox['dropped_events'])} events / "
+        f"{_text(outbox['dropped_metrics'])} metrics"
+        + (f", [red]storage error: {_text(outbox['storage_error'])}[/]" if outbox.get("storage_error") else "")
+        + (
+            f", [red]{_text(outbox['rejected_by_broker'])} refused by the broker[/]"
+            if outbox.get("rejected_by_broker")
+            else ""
+        )
+    )
+
+
+def render_selftest(found: dict[str, Any], console: Console, zone: ZoneInfo) -> None:
     selftest = found.get("selftest")
     if not isinstance(selftest, dict):
         unreadable = "selftest" in found.get("problems", {})
         console.print("last self-test: cannot be read (see above)" if unreadable else "last self-test: none yet")
         return
     failed = [item["check"] for item in selftest.get("items", []) if item.get("verdict") == "fail"]
-    style = STYLE[_verdict(SELFTEST_AS_VERDICT.get(selftest.get("verdict"), "unknown"))]
     conference_id = selftest.get("conference_id") or "no conference"
     console.print(
         f"last self-test ({_text(selftest.get('trigger'))}, {_text(conference_id)}): "
-        f"[{style}]{_text(selftest.get('verdict'))}[/] at {_text(selftest.get('ts'))}"
-        + (f" — failed: {_text(', '.join(failed))}" if failed else "")
+        f"[{style(selftest.get('verdict'))}]{_text(selftest.get('verdict'))}[/] at "
+        f"{_text(local(selftest.get('ts'), zone))}" + (f" — failed: {_text(', '.join(failed))}" if failed else "")
     )
 
 
-def render_checks(checks: dict[str, Any], console: Console) -> None:
-    table = Table(title="checks / 检查项", show_lines=False)
-    for column in ("check", "verdict", "value", "threshold", "article", "message"):
-        table.add_column(column)
-    for key, finding in sorted(checks.items()):
-        verdict = finding.get("verdict", "unknown")
-        value = finding.get("value")
-        unit = finding.get("unit") or ""
-        message = finding.get("message", {})
-        table.add_row(
-            _text(key),
-            f"[{STYLE[_verdict(verdict)]}]{_text(verdict)}[/]",
-            "" if value is None else _text(f"{value} {unit}".strip()),
-            "" if finding.get("threshold") is None else _text(finding["threshold"]),
-            _text(finding.get("article", "")),
-            _text(f"{message.get('zh', '')}\n{message.get('en', '')}"),
-        )
-    console.print(table)
-
-
-def render_conference(conference: dict[str, Any], console: Console) -> None:
+def render_conference(conference: dict[str, Any], console: Console, zone: ZoneInfo) -> None:
     """The conference in progress or next, and the last Art. 20 summary."""
     for current in conference.get("current") or []:
         name = current.get("title") or current["id"]
-        console.print(f"in conference: {_text(name)} ({_text(current['id'])}) since {_text(current['start'])}")
+        since = _text(local(current["start"], zone))
+        console.print(f"in conference: {_text(name)} ({_text(current['id'])}) since {since}")
     following = conference.get("next")
     if following:
         name = following.get("title") or following["id"]
-        console.print(f"next conference: {_text(name)} at {_text(following['start'])}")
+        console.print(f"next conference: {_text(name)} at {_text(local(following['start'], zone))}")
     summary = conference.get("last_summary")
     if summary:
         allowed = summary.get("allowed_min") or "—"

@@ -1,0 +1,89 @@
+"""`venue-agent probe video SOURCE`: sample the uplink picture, judge it and show the verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import cv2
+from rich.console import Console
+
+from agent.cli.probe_output import PROBLEMS_OPTION, exit_code, findings_json, print_findings, print_metrics
+from agent.cli.video_snapshot import draw_snapshot
+from agent.sampling.video import VideoSample, sample_video
+from collectors.video.source import VideoSourceError
+from probes.video import VideoThresholds
+
+
+def report_json(sample: VideoSample) -> dict:
+    """The stable JSON shape (scripts depend on these keys: see docs/video.md)."""
+    framing = sample.framing
+    return {
+        "source": sample.source,
+        "kind": sample.kind,
+        "frames": sample.frames,
+        "width": sample.width,
+        "height": sample.height,
+        "ms_per_frame": sample.ms_per_frame,
+        "metrics": sample.metrics,
+        "framing": None
+        if framing is None
+        else {
+            "faces": len(framing.faces),
+            "front_row": len(framing.front_row),
+            "middle_offset": None if framing.middle_offset is None else round(framing.middle_offset, 3),
+            "clutter": round(framing.clutter, 3),
+            "green": round(framing.green, 3),
+        },
+        "findings": findings_json(sample.findings),
+    }
+
+
+@click.command("video")
+@click.argument("source")
+@click.option("--seconds", type=float, default=None, help="How long to sample (media time for files).")
+@click.option("--frames", "max_frames", type=int, default=None, help="How many frames to analyse.")
+@click.option("--rate", "rate_hz", type=float, default=2.0, show_default=True, help="Frames analysed per second.")
+@click.option("--snapshot", type=click.Path(path_type=Path), default=None, help="Write the annotated frame (PNG).")
+@click.option(
+    "--decode",
+    type=click.Choice(["all", "keyframes"]),
+    default="all",
+    show_default=True,
+    help="Network streams: keyframes decodes only intra frames (ffmpeg), far less CPU.",
+)
+@PROBLEMS_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def probe_video(
+    source: str,
+    seconds: float | None,
+    max_frames: int | None,
+    rate_hz: float,
+    snapshot: Path | None,
+    decode: str,
+    problems_only: bool,
+    as_json: bool,
+) -> None:
+    """Judge the uplink picture (Art. 17; framing Art. 15 and background Art. 16 are advisory).
+
+    SOURCE: a V4L2 device (0, /dev/video0), a video or image file, or a URL (rtsp://, udp://, http://).
+    Exit codes (Art. 17 and signal only): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    """
+    if rate_hz <= 0 or (max_frames is not None and max_frames < 1) or (seconds is not None and seconds <= 0):
+        raise click.UsageError("--rate, --frames and --seconds must be positive")
+    try:
+        sample = sample_video(source, seconds, max_frames, rate_hz, VideoThresholds(), decode)
+    except VideoSourceError as exc:
+        raise click.UsageError(str(exc)) from None
+    if snapshot is not None and sample.last_frame is not None and not cv2.imwrite(str(snapshot), draw_snapshot(sample)):
+        raise click.UsageError(f"cannot write the snapshot to {snapshot}")
+    if as_json:
+        click.echo(json.dumps(report_json(sample), ensure_ascii=False, indent=2))
+        raise SystemExit(exit_code(sample.findings))
+    console = Console()
+    code = print_findings(console, sample.findings, problems_only)
+    if not problems_only:
+        title = f"{source}: {sample.frames} frames, {sample.ms_per_frame} ms/frame analysis"
+        print_metrics(console, title, sample.metrics, "value (median)")
+    raise SystemExit(code)

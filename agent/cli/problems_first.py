@@ -1,0 +1,109 @@
+"""Tables that put the problems first: a one-line summary, the rows that are not ok, then the rest.
+
+Every table view (`status`, `selftest`, the probes) lists its rows through here, so a technician
+looking at 40 checks over SSH sees the six that matter at the top, and `--problems` leaves out
+the rest. Names (check ids, interfaces) are never cut: their column is as wide as the longest
+name, and long words in other cells fold rather than end in an ellipsis (rich's default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from agent.cli.verdicts import graded, headline, style
+from contract.findings import Verdict, severity_rank
+
+# Long words of a message (an interface, a URL) are kept whole up to this width before folding.
+WORD_WIDTH = 24
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a view: a name (plain text), its verdict and the other cells (rich markup, so
+    whoever builds a row escapes what a device or a retained payload wrote)."""
+
+    name: str
+    verdict: Verdict
+    cells: tuple[str, ...]
+    advisory: bool = False
+    label: str | None = None  # the verdict as the payload words it (a self-test's `pass`), else its value
+
+
+def overall(rows: Sequence[Row]) -> Verdict:
+    """The verdict the rows give: the worst of those that are graded (advisories are not)."""
+    return graded(row.verdict for row in rows if not row.advisory)
+
+
+def summary(verdict: Verdict, rows: Sequence[Row], noun: str = "checks") -> str:
+    """`WARNING (exit 1): 2 of 14 checks not ok (1 warn, 1 unknown); 1 advisory` — one line."""
+    graded_rows = [row for row in rows if not row.advisory]
+    problems = [row for row in graded_rows if row.verdict is not Verdict.OK]
+    counts = {v: sum(row.verdict is v for row in problems) for v in (Verdict.FAIL, Verdict.WARN, Verdict.UNKNOWN)}
+    detail = ", ".join(f"{n} {v.value}" for v, n in counts.items() if n)
+    text = f"{headline(verdict)}: {len(problems)} of {len(graded_rows)} {noun} not ok"
+    text += f" ({detail})" if detail else ""
+    advisories = [row for row in rows if row.advisory and row.verdict is not Verdict.OK]
+    if advisories:
+        text += f"; {len(advisories)} advisory (not graded / 建议项，不计入结论)"
+    return text
+
+
+def _by_severity(rows: Sequence[Row]) -> list[Row]:
+    return sorted(rows, key=lambda row: (-severity_rank(row.verdict), row.name))
+
+
+def print_rows(
+    console: Console, title: str, columns: Sequence[str], rows: Sequence[Row], problems_only: bool = False
+) -> None:
+    """The problems table, then the advisories, then (unless `problems_only`) every ok row."""
+    print_problems(console, columns, rows)
+    print_rest(console, title, columns, rows, problems_only)
+
+
+def print_problems(console: Console, columns: Sequence[str], rows: Sequence[Row]) -> None:
+    """The rows that are not ok, worst first, and the advisories (which grade nothing)."""
+    problems = _by_severity([row for row in rows if not row.advisory and row.verdict is not Verdict.OK])
+    advisories = _by_severity([row for row in rows if row.advisory])
+    width = _name_width(rows)
+    if problems:
+        console.print(_table(f"problems / 问题 ({len(problems)})", columns, problems, width))
+    if advisories:
+        console.print(_table("advisory, not graded / 建议项（不计入结论）", columns, advisories, width))
+
+
+def print_rest(
+    console: Console, title: str, columns: Sequence[str], rows: Sequence[Row], problems_only: bool = False
+) -> None:
+    """The ok rows, by name; with `problems_only` only how many were left out."""
+    rest = sorted((row for row in rows if not row.advisory and row.verdict is Verdict.OK), key=lambda row: row.name)
+    if rest and problems_only:
+        console.print(f"{len(rest)} ok row(s) not shown (--problems) / 另有 {len(rest)} 项正常，未列出")
+    elif rest:
+        console.print(_table(f"{title} — ok ({len(rest)})", columns, rest, _name_width(rows)))
+
+
+def _name_width(rows: Sequence[Row]) -> int:
+    """One width for the name column of every table of a view, so that they line up."""
+    return max((cell_len(row.name) for row in rows), default=0)
+
+
+def _table(title: str, columns: Sequence[str], rows: Sequence[Row], name_width: int) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(columns[0], no_wrap=True, min_width=name_width, overflow="fold")
+    table.add_column(columns[1], no_wrap=True)
+    for index, heading in enumerate(columns[2:]):
+        longest = max((_longest_word(row.cells[index]) for row in rows), default=0)
+        table.add_column(heading, overflow="fold", min_width=min(WORD_WIDTH, longest))
+    for row in rows:
+        table.add_row(escape(row.name), f"[{style(row.verdict)}]{row.label or row.verdict.value}[/]", *row.cells)
+    return table
+
+
+def _longest_word(text: str) -> int:
+    return max((cell_len(word) for word in text.split()), default=0)

@@ -8,6 +8,7 @@ from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict, worst
 from probes.device_thresholds import DeviceThresholds
 from probes.grading import graded
+from probes.uplink import uplink_state
 
 SNMP_MESSAGES = Catalog(
     {
@@ -123,18 +124,18 @@ def _health(
 
 
 def judge_uplink(device: str, interfaces: list[Interface], uplink: str) -> Finding:
-    wanted = [i for i in interfaces if i.name == uplink or str(i.index) == uplink or i.alias == uplink]
-    if not wanted:
-        return _finding("snmp.uplink", Verdict.UNKNOWN, "snmp.uplink.missing", device, None, interface=uplink)
-    interface = wanted[0]
-    if interface.admin_status == "up" and interface.oper_status == "up":
+    state = uplink_state(interfaces, uplink, lambda i: (i.name, str(i.index), i.alias))
+    interface = state.port
+    if interface is None:
+        return _finding("snmp.uplink", state.verdict, "snmp.uplink.missing", device, None, interface=uplink)
+    if state.outcome == "ok":
         speed = f"{interface.speed_mbps:.0f} Mbit/s" if interface.speed_mbps else "speed unknown"
         return _finding(
-            "snmp.uplink", Verdict.OK, "snmp.uplink.ok", device, "up", interface=interface.name, speed=speed
+            "snmp.uplink", state.verdict, "snmp.uplink.ok", device, "up", interface=interface.name, speed=speed
         )
     return _finding(
         "snmp.uplink",
-        Verdict.FAIL,
+        state.verdict,
         "snmp.uplink.down",
         device,
         interface.oper_status,
@@ -166,7 +167,7 @@ def judge_interface_errors(device: str, interfaces: list[Interface], warn_per_mi
     )
 
 
-def judge_codec(device: str, reading: DeviceReading, t: DeviceThresholds) -> list[Finding]:
+def judge_codec(device: str, reading: DeviceReading) -> list[Finding]:
     findings = []
     states = reading.registration
     detail = ", ".join(f"{service.upper()} {state}" for service, state in sorted(states.items()))
@@ -250,7 +251,7 @@ def judge(
     if uplink:
         findings.append(judge_uplink(device, reading.interfaces, uplink))
     if reading.kind == "codec":
-        findings += judge_codec(device, reading, t)
+        findings += judge_codec(device, reading)
     else:
         sensors = judge_components(device, reading, "snmp.sensors")
         if sensors:

@@ -12,6 +12,7 @@ from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict, worst
 from probes.device_thresholds import SshThresholds
 from probes.grading import graded
+from probes.uplink import uplink_state
 
 SSH_MESSAGES = Catalog(
     {
@@ -212,7 +213,9 @@ def judge_media(device: str, codec: CodecStatus, t: SshThresholds) -> Finding | 
     )
 
 
-def judge_diagnostics(device: str, codec: CodecStatus) -> Finding:
+def judge_diagnostics(device: str, codec: CodecStatus) -> Finding | None:
+    if not codec.diagnostics_read:
+        return None  # a TC codec is not asked (docs/ssh.md): absent, not "no problems"
     errors = [d for d in codec.diagnostics if d.level.lower() in ("error", "critical")]
     warnings = [d for d in codec.diagnostics if d.level.lower() == "warning"]
     listed = errors or warnings
@@ -223,8 +226,24 @@ def judge_diagnostics(device: str, codec: CodecStatus) -> Finding:
     return _finding("ssh.diagnostics", verdict, "ssh.diagnostics.problem", device, len(listed), detail=detail)
 
 
+# A TC codec reports degrees and the point where it shuts itself down (TemperatureThreshold), not a
+# word: at the threshold it fails; within this margin below it, it warns (our margin: the guide
+# gives only the shutdown point, and 10 °C leaves time to act before a conference is cut off).
+TC_TEMPERATURE_MARGIN_C = 10.0
+
+
+def _judge_degrees(device: str, celsius: float, limit: float) -> Finding:
+    detail = f"{celsius:.1f} °C (shutdown at {limit:.0f} °C)"
+    if celsius < limit - TC_TEMPERATURE_MARGIN_C:
+        return _finding("ssh.temperature", Verdict.OK, "ssh.temperature.ok", device, celsius, limit, "°C")
+    verdict = Verdict.FAIL if celsius >= limit else Verdict.WARN
+    return _finding("ssh.temperature", verdict, "ssh.temperature.high", device, celsius, limit, "°C", detail=detail)
+
+
 def judge_temperature(device: str, codec: CodecStatus) -> Finding | None:
     if codec.temperature is None:
+        if codec.temperature_c is not None and codec.temperature_limit_c is not None:
+            return _judge_degrees(device, codec.temperature_c, codec.temperature_limit_c)
         return None
     state = codec.temperature.lower()
     if state == "normal":
@@ -236,14 +255,15 @@ def judge_temperature(device: str, codec: CodecStatus) -> Finding | None:
 
 
 def judge_uplink(device: str, interfaces: list[SshInterface], uplink: str) -> Finding:
-    wanted = next((i for i in interfaces if i.name == uplink or i.description == uplink), None)
+    state = uplink_state(interfaces, uplink, lambda i: (i.name, i.description))
+    wanted = state.port
     if wanted is None:
-        return _finding("ssh.uplink", Verdict.UNKNOWN, "ssh.uplink.missing", device, None, interface=uplink)
-    if wanted.admin_status == "up" and wanted.oper_status == "up":
-        return _finding("ssh.uplink", Verdict.OK, "ssh.uplink.ok", device, "up", interface=wanted.name)
+        return _finding("ssh.uplink", state.verdict, "ssh.uplink.missing", device, None, interface=uplink)
+    if state.outcome == "ok":
+        return _finding("ssh.uplink", state.verdict, "ssh.uplink.ok", device, "up", interface=wanted.name)
     return _finding(
         "ssh.uplink",
-        Verdict.FAIL,
+        state.verdict,
         "ssh.uplink.down",
         device,
         wanted.oper_status,

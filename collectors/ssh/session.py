@@ -1,6 +1,6 @@
 """One SSH device: a netmiko session kept open between polls, reopened when it fails.
 
-netmiko is blocking, so every call here runs in a worker thread (see pool.py). Host keys are
+netmiko is blocking, so every call here runs in a worker thread (collectors/ssh/poll.py). Host keys are
 checked against a known-hosts file: an unknown key is refused unless trust-on-first-use is on (then
 it is written to the file), and a changed key is always refused. Each failure is an SshError whose
 `kind` says which (auth, hostkey_changed, hostkey_unknown, timeout, connect, closed) so

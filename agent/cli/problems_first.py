@@ -19,8 +19,7 @@ from rich.table import Table
 from agent.cli.verdicts import graded, headline, style
 from contract.findings import Verdict, severity_rank
 
-# Long words of a message (an interface, a URL) are kept whole up to this width before folding.
-WORD_WIDTH = 24
+MIDDLE_WIDTH = 10  # a value or threshold column at most: "42.0 °C" fits, a long text folds
 
 
 @dataclass(frozen=True)
@@ -94,16 +93,14 @@ def _name_width(rows: Sequence[Row]) -> int:
 
 
 def _table(title: str, columns: Sequence[str], rows: Sequence[Row], name_width: int) -> Table:
+    """Names whole on one line; values and thresholds narrow (they fold), so that the message
+    keeps room for a long word (an interface, an address) at 80 columns."""
     table = Table(title=title, title_justify="left")
     table.add_column(columns[0], no_wrap=True, min_width=name_width, overflow="fold")
     table.add_column(columns[1], no_wrap=True)
-    for index, heading in enumerate(columns[2:]):
-        longest = max((_longest_word(row.cells[index]) for row in rows), default=0)
-        table.add_column(heading, overflow="fold", min_width=min(WORD_WIDTH, longest))
+    for heading in columns[2:-1]:
+        table.add_column(heading, overflow="fold", max_width=MIDDLE_WIDTH)
+    table.add_column(columns[-1], overflow="fold")
     for row in rows:
         table.add_row(escape(row.name), f"[{style(row.verdict)}]{row.label or row.verdict.value}[/]", *row.cells)
     return table
-
-
-def _longest_word(text: str) -> int:
-    return max((cell_len(word) for word in text.split()), default=0)

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from agent import outbox_file
-from agent.outbox_file import UPSERT_MAX, BadFile, is_corrupt, transaction
-from agent.outbox_marks import Marks, MarksFile
+from agent.outbox import sqlite_file as outbox_file
+from agent.outbox.sqlite_file import UPSERT_MAX, BadFile, is_corrupt, transaction
+from agent.outbox.marks import Marks, MarksFile
 
 log = logging.getLogger(__name__)
 

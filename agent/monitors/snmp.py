@@ -13,7 +13,8 @@ import time
 
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
-from agent.config.models import Settings, SnmpDeviceConfig
+from agent.config.devices import SnmpDeviceConfig
+from agent.config.models import Settings
 from agent.config.secrets import SecretError, resolve_env_secret
 from agent.devices.summary import DeviceSummary
 from agent.monitors import Monitor, Reporter

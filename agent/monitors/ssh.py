@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from agent.config.models import Settings, SshConfig, SshDeviceConfig
+from agent.config.devices import SshConfig, SshDeviceConfig
+from agent.config.models import Settings
 from agent.config.secrets import SecretError, resolve_password_fields
 from agent.devices.summary import DeviceSummary
 from agent.monitors import Monitor, Reporter

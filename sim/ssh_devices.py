@@ -33,6 +33,7 @@ from sim.ssh_vendor_output import (
 )
 
 PAGE_LINES = 24
+EMPTY_WHEN_IDLE = ("call", "mediachannels")  # subtrees whose instances come and go with calls
 
 
 @dataclass
@@ -96,8 +97,8 @@ class SshDeviceSimulator:
         if self.kind == "cisco_tp":
             return Vendor(
                 banner=(
-                    f"Welcome to {self.codec.system_name}\r\nCisco Codec Release ce 9.15.3 stable\r\n"
-                    "SW Release Date: 2022-09-14\r\n*r Login successful\r\n\r\nOK\r\n\r\n"
+                    f"Welcome to {self.codec.system_name}\r\n{self._release_line()}"
+                    "*r Login successful\r\n\r\nOK\r\n\r\n"
                 ),
                 prompt="",
                 pager=None,
@@ -157,11 +158,23 @@ class SshDeviceSimulator:
             )
         raise ValueError(f"unknown simulated device kind {self.kind!r}")
 
+    def _release_line(self) -> str:
+        """The banner's release lines: RoomOS's as before; a TC codec's names its TC version."""
+        if self.codec.software.lower().startswith("tc"):
+            return f"Cisco Codec Release {self.codec.software}\r\n"
+        return "Cisco Codec Release ce 9.15.3 stable\r\nSW Release Date: 2022-09-14\r\n"
+
     def _codec_answer(self, command: str) -> str:
         words = command.split()
         if not words or words[0].lower() != "xstatus":
             return "Command not recognized.\r\n"
         node, path = codec_tree(self.codec), []
+        if (
+            len(words) == 2
+            and words[1].lower() in EMPTY_WHEN_IDLE
+            and not any(str(k).lower() == words[1].lower() for k in node)
+        ):
+            return "** end\r\n\r\nOK\r\n"  # no call: an empty status, not an error
         for word in words[1:]:
             key = next((k for k in node if str(k).lower() == word.lower()), None) if isinstance(node, dict) else None
             if key is None:

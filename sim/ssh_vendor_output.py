@@ -44,15 +44,27 @@ class CodecState:
     h323_status: str = "Inactive"
     diagnostics: list[tuple[str, str, str]] = field(default_factory=list)  # (level, type, description)
     temperature_status: str = "Normal"  # Normal / High / Critical
+    software: str = "ce9.15.3.17"  # "TC7.3.6.ac4ec6c" makes it speak the TC dialect (tc_codec_tree)
+
+
+# What a TC codec's hottest sensor reads for each CE temperature word, against its shutdown point
+# (TemperatureThreshold): the same state gives the same ssh.temperature verdict on both lines.
+TC_TEMPERATURE_LIMIT_C = 85.0
+TC_TEMPERATURE_FOR = {"Normal": 47.0, "High": 80.0, "Critical": 86.0}
 
 
 def codec_tree(state: CodecState) -> Tree:
-    """The codec's whole status tree, as `xStatus` would print it (a subset of the real one)."""
+    """The codec's status tree in the dialect its software speaks."""
+    return tc_codec_tree(state) if state.software.lower().startswith("tc") else ce_codec_tree(state)
+
+
+def ce_codec_tree(state: CodecState) -> Tree:
+    """A CE 9 / RoomOS codec's whole status tree, as `xStatus` would print it (a subset of the real one)."""
     tree: Tree = {
         "SystemUnit": {
             "ProductId": Quoted("Cisco TelePresence SX80"),
             "ProductPlatform": Quoted("SX80"),
-            "Software": {"Version": Quoted("ce9.15.3.17"), "DisplayName": Quoted("ce 9.15.3")},
+            "Software": {"Version": Quoted(state.software), "DisplayName": Quoted("ce 9.15.3")},
             "Uptime": "864000",
             "Hardware": {"Monitoring": {"Temperature": {"Status": state.temperature_status}}},
             "State": {
@@ -243,3 +255,108 @@ def ios_processes_cpu(state: GearState) -> str:
         for pid, runtime, invoked, usecs, s5, m1, m5, tty, name in rows
     ]
     return "\r\n".join(lines)
+
+
+def _tc_netstat(received: int, lost: int, jitter_ms: int) -> Tree:
+    """A TC channel's Netstat, with the leaves the TC guides name (Bytes, ChannelRate, Jitter, Loss,
+    MaxJitter, Packets), as instance 1 as the oldest guide prints it; no last-interval counters, so
+    loss is read over the call."""
+    return {
+        1: {
+            "Bytes": "123456789",
+            "ChannelRate": "1856000",
+            "Jitter": str(jitter_ms),
+            "Loss": str(lost),
+            "MaxJitter": str(jitter_ms * 2),
+            "Packets": str(received),
+        }
+    }
+
+
+def tc_codec_tree(state: CodecState) -> Tree:
+    """A TC 7 codec (a C60: the C40/C60 TC7.0 guide's inputs) in the TC dialect: inputs named by
+    connector type, SIP registration under `Profile 1`, media channels named by direction and
+    type, the temperature in °C beside the shutdown threshold, no Diagnostics subtree (docs/ssh.md)."""
+    tree: Tree = {
+        "SystemUnit": {
+            "ProductId": Quoted("Cisco TelePresence Codec C60"),
+            "ProductPlatform": Quoted("C60"),
+            "Software": {"Version": Quoted(state.software), "Name": Quoted("s52000tc7_3_6.pkg")},
+            "Uptime": "864000",
+            "Hardware": {
+                "Temperature": Quoted(f"{TC_TEMPERATURE_FOR.get(state.temperature_status, 47.0):.1f}"),
+                "TemperatureThreshold": Quoted(f"{TC_TEMPERATURE_LIMIT_C:.0f}"),
+            },
+            "State": {
+                "System": "InCall" if state.in_call else "Initialized",
+                "NumberOfActiveCalls": "1" if state.in_call else "0",
+                "NumberOfInProgressCalls": "0",
+                "NumberOfSuspendedCalls": "0",
+            },
+        },
+        "SIP": {
+            "Profile": {
+                1: {
+                    "Registration": {
+                        1: {
+                            "Status": state.sip_status,
+                            "Reason": Quoted("" if state.sip_status == "Registered" else "408 Request Timeout"),
+                            "URI": Quoted("nongan@jl.gov.cn"),
+                        }
+                    }
+                }
+            }
+        },
+        "H323": {"Gatekeeper": {"Status": state.h323_status, "Address": Quoted(""), "Reason": Quoted("")}},
+        "Video": {
+            "Input": {
+                "Source": {
+                    1: {"Resolution": {"Height": "1080", "Width": "1920", "RefreshRate": "60"}},
+                    2: {"Resolution": {"Height": "0", "Width": "0", "RefreshRate": "0"}},
+                },
+                "HDMI": {
+                    1: {
+                        "Connected": "True" if state.camera_connected else "False",
+                        "SignalState": state.camera_signal if state.camera_connected else "Unknown",
+                    },
+                    2: {"Connected": "False", "SignalState": "Unknown"},
+                },
+                "DVI": {
+                    2: {"Connected": "False", "SignalState": "Unknown"},
+                    3: {"Connected": "False", "SignalState": "Unknown"},
+                },
+                "Legacy": {3: {"Connected": "False", "SignalState": "Unknown"}},
+            }
+        },
+    }
+    if state.in_call:
+        tree["Call"] = {
+            3: {
+                "Status": "Connected",
+                "Direction": "Outgoing",
+                "Protocol": Quoted("sip"),
+                "RemoteNumber": Quoted(state.remote),
+                "CallbackNumber": Quoted(f"sip:{state.remote}"),
+                "DisplayName": Quoted("吉林省视频会议MCU"),
+                "CallRate": "1920",
+                "TransmitCallRate": "1920",
+                "ReceiveCallRate": "1920",
+                "Encryption": {"Type": Quoted("Aes-128")},
+                "PlacedOnHold": "False",
+                "Duration": str(state.call_duration_s),
+            }
+        }
+        received = 180000
+        lost = round(received * state.loss_pct / (100 - state.loss_pct)) if state.loss_pct < 100 else received
+        call: Tree = {}
+        for channel, name in enumerate(
+            ["IncomingAudioChannel", "OutgoingAudioChannel", "IncomingVideoChannel", "OutgoingVideoChannel"], start=10
+        ):
+            call[name] = {
+                channel: {
+                    "Encryption": {"Status": "On"},
+                    "Netstat": _tc_netstat(received, lost if name == "IncomingVideoChannel" else 0, state.jitter_ms),
+                }
+            }
+        tree["MediaChannels"] = {"Call": {3: call}}
+    return tree

@@ -1,15 +1,30 @@
 """From a Cisco codec's xAPI status answers to a CodecStatus (call, media, inputs, registration…).
 
-The commands (one status subtree each) are in profiles/cisco_tp.yaml.
+Two software lines name several paths differently (docs/ssh.md, "TC and CE/RoomOS", with the
+guides cited); both map to the same readings, recognised by the shape of the tree itself, so a
+codec whose version string we do not know is still read:
+
+- media channel — CE: `MediaChannels Call n Channel m` with `Direction` and `Type` leaves;
+  TC: `MediaChannels Call n IncomingVideoChannel m` and siblings (direction and type in the name);
+- video input — CE: `Video Input Connector n` with a `Type` leaf; TC: `Video Input HDMI n`,
+  `DVI n`, `Legacy n`… (the type in the name);
+- SIP registration — CE: `SIP Registration n Status`; TC: `SIP Profile p Registration n Status`;
+- temperature — CE: `SystemUnit Hardware Monitoring Temperature Status` (a word); TC:
+  `SystemUnit Hardware Temperature` and `TemperatureThreshold` (°C).
+
+The commands (one status subtree each, per line) are in profiles/cisco_tp.yaml.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from collectors.ssh.readings import CodecCall, CodecStatus, Diagnostic, MediaChannel, VideoInput
 from collectors.ssh.xapi import LEAF_KEY, Tree, instances, parse, subtree
+
+TC_CHANNEL = re.compile(r"^(Incoming|Outgoing)(Audio|Video|Data)Channel$")
 
 
 def _int(value: object) -> int | None:
@@ -70,10 +85,77 @@ def loss_pct(netstat: Tree) -> float | None:
     return None
 
 
+def _netstat(channel: Tree) -> Tree:
+    """A channel's Netstat leaves; the oldest TC guides print it as an instance (`Netstat 1 Jitter`)."""
+    netstat = _node(channel, "Netstat")
+    numbered = instances(netstat)
+    return numbered[min(numbered)] if numbered else netstat
+
+
+def _channel(call_id: int, channel_id: int, channel: Tree, direction: str | None, kind: str | None) -> MediaChannel:
+    netstat = _netstat(channel)
+    return MediaChannel(
+        call=call_id,
+        channel=channel_id,
+        direction=direction,
+        type=kind,
+        loss_pct=loss_pct(netstat),
+        jitter_ms=_float(_leaf(netstat, "Jitter")),
+    )
+
+
+def media_channels(tree: Tree) -> list[MediaChannel]:
+    """Per call and channel, both shapes: CE's `Channel m` with Direction/Type leaves, TC's
+    `IncomingVideoChannel m` and its siblings (direction and media type in the name)."""
+    media = []
+    for call_id, call in sorted(instances(_node(tree, "MediaChannels", "Call")).items()):
+        for channel_id, channel in sorted(instances(_node(call, "Channel")).items()):
+            media.append(_channel(call_id, channel_id, channel, _leaf(channel, "Direction"), _leaf(channel, "Type")))
+        for name in call:
+            if isinstance(name, str) and (match := TC_CHANNEL.match(name)):
+                for channel_id, channel in sorted(instances(call[name]).items()):
+                    media.append(_channel(call_id, channel_id, channel, match[1], match[2]))
+    return sorted(media, key=lambda m: (m.call, m.channel))
+
+
+def _input(number: int, connector: Tree, kind: str | None) -> VideoInput:
+    return VideoInput(
+        connector=number,
+        connected={"True": True, "False": False}.get(_leaf(connector, "Connected") or ""),
+        signal=_leaf(connector, "SignalState"),
+        type=kind,
+    )
+
+
+def video_inputs(tree: Tree) -> list[VideoInput]:
+    """CE's `Video Input Connector n` (Type a leaf) and TC's per-type nodes, `Video Input HDMI n`,
+    `DVI n`, `Legacy n`… (any instance node there with a Connected or SignalState leaf; `Source`
+    instances describe sources, not connectors, and have neither)."""
+    inputs = []
+    video_input = _node(tree, "Video", "Input")
+    for name, node in video_input.items():
+        for number, connector in sorted(instances(node).items()):
+            if name == "Connector":
+                inputs.append(_input(number, connector, _leaf(connector, "Type")))
+            elif isinstance(name, str) and ("Connected" in connector or "SignalState" in connector):
+                inputs.append(_input(number, connector, name))
+    return inputs
+
+
+def sip_registrations(tree: Tree) -> list[str]:
+    """Every SIP registration's status: CE's `SIP Registration n`, TC's `SIP Profile p Registration n`."""
+    sip = _node(tree, "SIP")
+    registrations = list(instances(_node(sip, "Registration")).values())
+    for profile in instances(_node(sip, "Profile")).values():
+        registrations += instances(_node(profile, "Registration")).values()
+    return [status for registration in registrations if (status := _leaf(registration, "Status"))]
+
+
 def codec_status(tree: Tree) -> CodecStatus:
     """Whatever shape the answers had: a leaf where a subtree is expected reads as absent."""
     unit = _node(tree, "SystemUnit")
     state = _node(unit, "State")
+    hardware = _node(unit, "Hardware")
     active = _int(_leaf(state, "NumberOfActiveCalls")) or 0
     calls = [
         CodecCall(
@@ -88,30 +170,7 @@ def codec_status(tree: Tree) -> CodecStatus:
         )
         for call_id, call in sorted(instances(_node(tree, "Call")).items())
     ]
-    media = []
-    for call_id, call in sorted(instances(_node(tree, "MediaChannels", "Call")).items()):
-        for channel_id, channel in sorted(instances(_node(call, "Channel")).items()):
-            netstat = _node(channel, "Netstat")
-            media.append(
-                MediaChannel(
-                    call=call_id,
-                    channel=channel_id,
-                    direction=_leaf(channel, "Direction"),
-                    type=_leaf(channel, "Type"),
-                    loss_pct=loss_pct(netstat),
-                    jitter_ms=_float(_leaf(netstat, "Jitter")),
-                )
-            )
-    inputs = [
-        VideoInput(
-            connector=number,
-            connected={"True": True, "False": False}.get(_leaf(connector, "Connected") or ""),
-            signal=_leaf(connector, "SignalState"),
-            type=_leaf(connector, "Type"),
-        )
-        for number, connector in sorted(instances(_node(tree, "Video", "Input", "Connector")).items())
-    ]
-    sip = [status for r in instances(_node(tree, "SIP", "Registration")).values() if (status := _leaf(r, "Status"))]
+    sip = sip_registrations(tree)
     diagnostics = [
         Diagnostic(level=_leaf(m, "Level") or "Unknown", type=_leaf(m, "Type"), description=_leaf(m, "Description"))
         for _, m in sorted(instances(_node(tree, "Diagnostics", "Message")).items())
@@ -121,10 +180,17 @@ def codec_status(tree: Tree) -> CodecStatus:
         software=_leaf(_node(unit, "Software"), "Version"),
         system_state=_leaf(state, "System") or ("InCall" if active else "Idle"),
         active_calls=active,
-        temperature=_leaf(_node(unit, "Hardware", "Monitoring", "Temperature"), "Status"),
+        temperature=_leaf(_node(hardware, "Monitoring", "Temperature"), "Status"),
+        temperature_c=_float(_leaf(hardware, "Temperature")),
+        temperature_limit_c=_float(_leaf(hardware, "TemperatureThreshold")),
         calls=calls,
-        media=media,
-        video_inputs=inputs,
-        registration={"sip": sip[0] if sip else None, "h323": _leaf(_node(tree, "H323", "Gatekeeper"), "Status")},
+        media=media_channels(tree),
+        video_inputs=video_inputs(tree),
+        registration={"sip": _first_registered(sip), "h323": _leaf(_node(tree, "H323", "Gatekeeper"), "Status")},
         diagnostics=diagnostics,
     )
+
+
+def _first_registered(statuses: list[str]) -> str | None:
+    """One SIP word for the codec: a registered one where any is, else the first one reported."""
+    return next((s for s in statuses if s.lower() == "registered"), statuses[0] if statuses else None)

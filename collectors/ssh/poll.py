@@ -11,7 +11,7 @@ import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 from collectors.ssh import codec, gear
-from collectors.ssh.profile import profile_for
+from collectors.ssh.profile import SshProfile, profile_for
 from collectors.ssh.readings import SshReading
 from collectors.ssh.session import SshError, SshSession
 
@@ -22,7 +22,7 @@ def read(session: SshSession) -> SshReading:
     profile = profile_for(target.device_type)
     reading = SshReading(device=target.name, target=target.address, device_type=target.device_type, reachable=False)
     try:
-        outputs = session.run(profile.all_commands())
+        outputs = _run_commands(session, profile)
     except SshError as exc:
         reading.error_kind, reading.error = exc.kind, exc.detail
         return reading
@@ -34,6 +34,10 @@ def read(session: SshSession) -> SshReading:
             refused.add(command)
     if profile.kind == "codec":
         reading.codec = codec.codec_status(codec.merge(outputs))
+        if (dialect := profile.dialect_for(reading.codec.software)) is not None:
+            reading.codec.dialect = dialect.name
+        # a line not asked for its diagnostics (TC, docs/ssh.md) must not read as "no problems"
+        reading.codec.diagnostics_read = any(c.lower() == "xstatus diagnostics" and c not in refused for c in outputs)
     if profile.interfaces is not None and profile.interfaces.command not in refused:
         try:
             reading.interfaces = gear.interfaces(profile, outputs[profile.interfaces.command])
@@ -45,6 +49,18 @@ def read(session: SshSession) -> SshReading:
         except gear.GearParseError as exc:
             reading.unparsed.append(str(exc))
     return reading
+
+
+def _run_commands(session: SshSession, profile: SshProfile) -> dict[str, str]:
+    """Every command's output. A profile with dialects runs its common commands first: their answer
+    names the software line (TC or CE/RoomOS), then only that line's commands are asked, since
+    the codec refuses a path its line does not have."""
+    if not profile.dialects:
+        return session.run(profile.all_commands())
+    outputs = session.run(profile.commands)
+    dialect = profile.dialect_for(codec.codec_status(codec.merge(outputs)).software)
+    rest = [command for command in (dialect.commands if dialect else []) if command not in outputs]
+    return outputs | session.run(rest)
 
 
 class SshPool:

@@ -47,6 +47,22 @@ class CpuLine(_Data):
     pattern: str = Field(description="A regular expression whose first group is the CPU percentage.")
 
 
+class Dialect(_Data):
+    """One software line of a device family (Cisco TC vs CE/RoomOS): the version pattern that names
+    it and the status commands that exist on it (a path one line lacks is refused by the device, and
+    a refusal is a finding, so each line is asked only what it has)."""
+
+    name: str
+    software: str = Field(description="A regular expression matched against the reported software version.")
+    commands: list[str]
+
+    @field_validator("software")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+
 class SshProfile(_Data):
     device_type: str
     description: str
@@ -57,6 +73,10 @@ class SshProfile(_Data):
     cpu: CpuLine | None = None
     commands: list[str] = Field(default_factory=list, description="Codecs: the xAPI status commands.")
     end_pattern: str | None = Field(default=None, description="Where an answer ends, when not at the prompt.")
+    dialects: list[Dialect] = Field(
+        default_factory=list, description="Codecs: per software line, the commands run after `commands`."
+    )
+    default_dialect: str | None = Field(default=None, description="The dialect of a version no pattern matches.")
 
     @field_validator("rejection", "end_pattern")
     @classmethod
@@ -66,8 +86,21 @@ class SshProfile(_Data):
         return value
 
     def all_commands(self) -> list[str]:
+        """Every command a poll may run (the poll's time budget counts them): for a device with
+        dialects, the longest of the dialects' lists after the common commands."""
         gear = [table.command for table in (self.interfaces, self.cpu) if table is not None]
-        return [*self.commands, *gear]
+        longest = max((d.commands for d in self.dialects), key=len, default=[])
+        return [*self.commands, *longest, *gear]
+
+    def dialect_for(self, software: str | None) -> Dialect | None:
+        """The dialect whose pattern matches the software version, else the default one (the
+        parser reads both shapes anyway: the dialect only chooses which commands to ask)."""
+        if not self.dialects:
+            return None
+        for dialect in self.dialects:
+            if software and re.search(dialect.software, software):
+                return dialect
+        return next((d for d in self.dialects if d.name == self.default_dialect), self.dialects[-1])
 
     def rejection_of(self, output: str) -> str | None:
         """The device's error line when it refused the command."""

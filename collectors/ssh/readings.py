@@ -51,16 +51,22 @@ class Diagnostic(BaseModel):
 
 
 class CodecStatus(BaseModel):
+    """The same readings from either software line (TC or CE/RoomOS): see collectors/ssh/codec.py."""
+
     product: str | None = None
     software: str | None = None
+    dialect: str | None = Field(default=None, description="The software line the commands were chosen for: tc or ce.")
     system_state: str | None = None
     active_calls: int = 0
-    temperature: str | None = None  # Normal / High / Critical
+    temperature: str | None = None  # Normal / High / Critical (CE/RoomOS)
+    temperature_c: float | None = None  # the hottest sensor, °C (TC)
+    temperature_limit_c: float | None = None  # where the codec shuts itself down, °C (TC)
     calls: list[CodecCall] = Field(default_factory=list)
     media: list[MediaChannel] = Field(default_factory=list)
     video_inputs: list[VideoInput] = Field(default_factory=list)
     registration: dict[str, str | None] = Field(default_factory=lambda: {"sip": None, "h323": None})
     diagnostics: list[Diagnostic] = Field(default_factory=list)
+    diagnostics_read: bool = Field(default=True, description="False where the line has no Diagnostics subtree (TC).")
 
 
 class SshReading(BaseModel):

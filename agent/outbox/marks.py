@@ -17,11 +17,14 @@ the highest generation.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 MAGIC = b"VAOUTBX1"
 SLOT_BYTES = 512
@@ -114,6 +117,54 @@ class MarksFile:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
         self._fd = None
+
+
+class KeptMarks:
+    """The marks as the outbox keeps them: a file that cannot be opened or written now is retried
+    (`ok` says whether it is open), and each trouble is logged once, not at every write."""
+
+    def __init__(self, path: Path, durable: bool = False):
+        self.file = MarksFile(path, durable)
+        self.ok = False
+        self._warned = False
+        self._read = False  # opened once in this process: held counts read later are our own
+
+    @property
+    def path(self) -> Path:
+        return self.file.path
+
+    def open(self) -> tuple[Marks | None, bool]:
+        """The marks found, and whether the messages they say were held were lost (true only at the
+        first open in this process: later, the held messages are this process's own)."""
+        try:
+            existed = self.path.stat().st_size > 0
+        except OSError:
+            existed = False
+        try:
+            marks = self.file.open()
+        except OSError as exc:
+            if not self._warned:
+                log.warning("outbox marks %s cannot be kept (%s); retrying", self.path, exc)
+                self._warned = True
+            return self.file.peek(), False  # a read-only disk still tells the seqs issued
+        self.ok = True
+        first, self._read = not self._read, True
+        if marks is None and existed:
+            log.warning("outbox marks %s hold no valid record; seq rests on the queue file", self.path)
+        return marks, first
+
+    def write(self, marks: Marks) -> None:
+        if not self.ok:
+            return
+        try:
+            self.file.write(marks)
+        except OSError as exc:
+            log.error("outbox marks %s cannot be written (%s); retrying", self.path, exc)
+            self.close()
+
+    def close(self) -> None:
+        self.file.close()
+        self.ok = False
 
 
 def _newest(data: bytes) -> tuple[int, Marks] | None:

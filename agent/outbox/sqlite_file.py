@@ -1,5 +1,6 @@
 """The outbox's SQLite file: its schema, how a bad one is recognised, repaired or moved aside, and
-what a good one holds. The queue itself (agent/outbox.py) decides what to do and what to say.
+what a good one holds. Opening it (agent/outbox/store.py) decides what to do and what to say; the
+queue's own statements are in agent/outbox/rows.py.
 
 Why so careful: SQLite accepts some bad shapes silently — a file emptied to 0 bytes is a valid empty
 database, a foreign table named `outbox` satisfies `CREATE TABLE IF NOT EXISTS` and then refuses
@@ -17,7 +18,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-KINDS = ("event", "selftest", "metric")
+from agent.outbox.message import DROP_WORDS, Kind
+
+KINDS = tuple(kind.value for kind in Kind)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,9 +45,6 @@ BAD_ROW = (
     " OR typeof(payload) != 'blob' OR typeof(retain) != 'integer'"
 )
 BAD_COUNTER = "typeof(name) != 'text' OR typeof(value) != 'integer'"
-UPSERT_MAX = (
-    "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)"
-)
 _SEQS = (
     "SELECT substr(name, 5), value FROM counters WHERE name LIKE 'seq:%' AND typeof(value) = 'integer'",
     "SELECT kind, MAX(seq) FROM outbox WHERE typeof(seq) = 'integer' GROUP BY kind",
@@ -113,6 +113,11 @@ def connect(path: Path, sync: str, queued_in_it: int) -> sqlite3.Connection:
     return db
 
 
+def describe(exc: BaseException) -> str:
+    """A storage error as notices and `status.outbox.storage_error` name it."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 def is_corrupt(exc: sqlite3.DatabaseError) -> bool:
     """A file to move aside, as against a disk that refuses for now (full, read-only, locked)."""
     if isinstance(exc, BadFile):
@@ -152,7 +157,7 @@ def repair_and_read(db: sqlite3.Connection) -> FileState:
     state.count = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
     state.seqs = _seqs(db)
     counters = dict(db.execute("SELECT name, value FROM counters WHERE name LIKE 'dropped:%'").fetchall())
-    state.dropped = {word: counters.get(f"dropped:{word}", 0) for word in ("metric", "event")}
+    state.dropped = {word: counters.get(f"dropped:{word}", 0) for word in DROP_WORDS}
     state.max_row_id = db.execute("SELECT MAX(id) FROM outbox").fetchone()[0] or 0
     return state
 

@@ -24,13 +24,12 @@ The rooms, each one idea (docs/outbox.md, "Where the code is"):
 - rows.py — the queue's SQL: insert, read in order, delete, drop the oldest at the bound;
 - group_commit.py — appends of one event-loop step in one transaction;
 - held.py — messages held in memory while the disk refuses writes, bounded;
-- drops.py — drops counted once and reported at most once a minute;
-- episode.py — an episode of storage trouble and its two notices;
+- notices.py — drops counted once, episodes of storage trouble, each said at most once a minute;
 - marks.py — the seq high-water marks in a side file that a replaced queue file cannot take;
 - message.py — the kinds of message, a message on its way, what is handed out.
 """
 
-from agent.outbox.drops import NOTICE_EVERY_S
+from agent.outbox.notices import NOTICE_EVERY_S
 from agent.outbox.group_commit import GROUP_COMMIT_S, commit_soon_on_running_loop
 from agent.outbox.held import HELD_MAX_BYTES, HELD_MAX_MESSAGES
 from agent.outbox.message import Kind, Queued

@@ -1,5 +1,5 @@
-"""The outbox as its users see it: what to send next, what the broker acknowledged, retrying a disk
-that refused, and the state and notices for the status and the events.
+"""The outbox as its users see it: opening and closing, what to send next, what the broker
+acknowledged, retrying a disk that refused, and the state and notices for the status and events.
 
 Why the cursor lives here and not in the sender: each message is handed out once per broker session
 (paho resends what it already has across reconnects), and rows of the file always go before the
@@ -9,13 +9,16 @@ session from the oldest again.
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
 
 from agent.outbox import rows
-from agent.outbox.message import Queued
+from agent.outbox.message import Kind, Queued
 from agent.outbox.sqlite_file import transaction
 from agent.outbox.writing import Writing
+
+log = logging.getLogger(__name__)
 
 WRITE_BACK_CHUNK = 500  # held messages written back per transaction...
 WRITE_BACK_PER_STEP = 2_000  # ...and per delivery step, so the event loop keeps breathing
@@ -24,7 +27,71 @@ WRITE_BACK_PER_STEP = 2_000  # ...and per delivery step, so the event loop keeps
 class Outbox(Writing):
     """A bounded, ordered, crash-safe queue of outgoing messages. Used from one thread only."""
 
-    # -- retrying ------------------------------------------------------------------------------
+    # -- opening and closing -----------------------------------------------------------------------
+    def open(self) -> None:
+        """Open (or create) the queue file. Never raises: a bad file is moved aside or repaired, a
+        disk that cannot be written leaves messages held in memory until it can (see retry_held)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._storage_failed(exc)
+            return
+        self._open_marks()
+        try:
+            self._open_file()
+        except (OSError, sqlite3.Error) as exc:
+            self._close_quietly()
+            self._take_highest(self._store.peek_seqs())  # so that messages held meanwhile do not repeat them
+            self._storage_failed(exc)
+        self._write_marks()
+
+    def open_again(self) -> None:
+        """Retry opening a queue file that could not be opened (raises on failure)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._open_file()
+        except (OSError, sqlite3.Error):
+            self._close_quietly()
+            raise
+        self._write_marks()
+
+    def _open_marks(self) -> None:
+        marks, held_lost = self._marks.open()
+        if marks is None:
+            return
+        self._take_highest(marks.seq, {"metric": marks.dropped_metrics, "event": marks.dropped_events})
+        self._store.marks_say_stored(marks.stored)
+        if marks.held and held_lost:
+            log.error(
+                "the previous run ended with %d message(s) held in memory, on neither disk nor broker", marks.held
+            )
+            self.notices.append(("outbox.held_lost", {"count": marks.held}))
+
+    def _open_file(self) -> None:
+        state = self._store.open(last_seq=self._seq[Kind.EVENT])
+        self._take_highest(state.seqs, state.dropped)
+
+    def _take_highest(self, seqs: dict[str, int], dropped: dict[str, int] | None = None) -> None:
+        """Seqs and drop totals recorded elsewhere (the marks, the file): the highest wins, so that
+        neither ever goes back."""
+        for name, value in seqs.items():
+            self._seq[Kind(name)] = max(value, self._seq[Kind(name)])
+        for word, total in (dropped or {}).items():
+            self._drops.at_least(word, total)
+
+    def close(self) -> None:
+        self.commit()
+        if self._held:
+            log.error(
+                "outbox %s: stopping with %d message(s) held in memory, on neither disk nor broker; they are lost",
+                self.path,
+                len(self._held),
+            )
+        self._write_marks()
+        self._close_quietly()
+        self._marks.close()
+
+    # -- retrying ----------------------------------------------------------------------------------
     @property
     def needs_retry(self) -> bool:
         return bool(self._held or self._undeleted or self.storage_error) or self._store.db is None or not self._marks.ok
@@ -79,7 +146,7 @@ class Outbox(Writing):
             return
         self._storage_ok()
 
-    # -- reading and acknowledging -------------------------------------------------------------
+    # -- reading and acknowledging -----------------------------------------------------------------
     def after(self, last_id: int, limit: int) -> list[Queued]:
         """Up to `limit` rows of the file with id > last_id, oldest first (committed first)."""
         self.commit()
@@ -165,7 +232,7 @@ class Outbox(Writing):
         self._undeleted.clear()
         self._storage_ok()
 
-    # -- state -----------------------------------------------------------------------------------
+    # -- state -------------------------------------------------------------------------------------
     @property
     def storage_error(self) -> str | None:
         """Why the disk refused the last write of the episode under way (None: it takes writes)."""

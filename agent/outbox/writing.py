@@ -2,8 +2,8 @@
 the disk refuses. `Outbox` (queue.py) adds the reading side: handing out, acknowledging, retrying.
 
 It ties the rooms of the package together: the file (store.py, rows.py), the marks (marks.py),
-messages held in memory (held.py), the open transaction (group_commit.py), drops (drops.py) and an
-episode of storage trouble (episode.py). The written policies are in docs/outbox.md.
+messages held in memory (held.py), the open transaction (group_commit.py), and what is said about
+drops and storage trouble (notices.py). The written policies are in docs/outbox.md.
 
 Why counts are never carried across a failed write by arithmetic: after a failed COMMIT SQLite may
 already have rolled back, so the queue is recounted from the file, and drops made inside the failed
@@ -22,8 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.outbox import rows
-from agent.outbox.drops import Drops
-from agent.outbox.episode import StorageEpisode
+from agent.outbox.notices import Drops, StorageEpisode
 from agent.outbox.group_commit import Batch
 from agent.outbox.held import HELD_MAX_BYTES, HELD_MAX_MESSAGES, Held
 from agent.outbox.marks import KeptMarks, Marks
@@ -77,59 +76,7 @@ class Writing:
         self._written_handed: dict[int, int] = {}  # ticket of a handed message written back -> row id
         self._retry_at = -math.inf
 
-    # -- opening -------------------------------------------------------------------------------
-    def open(self) -> None:
-        """Open (or create) the queue file. Never raises: a bad file is moved aside or repaired, a
-        disk that cannot be written leaves messages held in memory until it can (see retry_held)."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            self._storage_failed(exc)
-            return
-        self._open_marks()
-        try:
-            self._open_file()
-        except (OSError, sqlite3.Error) as exc:
-            self._close_quietly()
-            self._take_seqs(self._store.peek_seqs())  # so that messages held meanwhile do not repeat them
-            self._storage_failed(exc)
-        self._write_marks()
-
-    def open_again(self) -> None:
-        """Retry opening a queue file that could not be opened (raises on failure)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._open_file()
-        except (OSError, sqlite3.Error):
-            self._close_quietly()
-            raise
-        self._write_marks()
-
-    def _open_marks(self) -> None:
-        marks, held_lost = self._marks.open()
-        if marks is None:
-            return
-        for kind in Kind:
-            self._seq[kind] = max(self._seq[kind], marks.seq.get(kind.value, 0))
-        self._drops.at_least("metric", marks.dropped_metrics)
-        self._drops.at_least("event", marks.dropped_events)
-        self._store.marks_say_stored(marks.stored)
-        if marks.held and held_lost:
-            log.error(
-                "the previous run ended with %d message(s) held in memory, on neither disk nor broker", marks.held
-            )
-            self.notices.append(("outbox.held_lost", {"count": marks.held}))
-
-    def _open_file(self) -> None:
-        state = self._store.open(last_seq=self._seq[Kind.EVENT])
-        self._take_seqs(state.seqs)
-        for word, total in state.dropped.items():
-            self._drops.at_least(word, total)
-
-    def _take_seqs(self, seqs: dict[str, int]) -> None:
-        for name, value in seqs.items():
-            self._seq[Kind(name)] = max(value, self._seq[Kind(name)])
-
+    # -- the file ----------------------------------------------------------------------------------
     def _file_replaced(self) -> None:
         """Acknowledgements and cursors of the old file's rows mean nothing in the new one."""
         self._undeleted.clear()
@@ -140,19 +87,7 @@ class Writing:
         self._store.close_quietly()
         self._clear_batch()
 
-    def close(self) -> None:
-        self.commit()
-        if self._held:
-            log.error(
-                "outbox %s: stopping with %d message(s) held in memory, on neither disk nor broker; they are lost",
-                self.path,
-                len(self._held),
-            )
-        self._write_marks()
-        self._close_quietly()
-        self._marks.close()
-
-    # -- writing ------------------------------------------------------------------------------
+    # -- writing -----------------------------------------------------------------------------------
     def append(self, kind: Kind, topic: str, make_payload: Callable[[int], bytes], retain: bool = False) -> int:
         """Queue one message; `make_payload(seq)` builds it with its gap-free per-kind sequence number.
 
@@ -275,7 +210,7 @@ class Writing:
             self._drops.count("held", drop_word(victim.kind), 1)
         self._write_marks()  # before any of them is handed out: their seqs must outlive this process
 
-    # -- trouble -------------------------------------------------------------------------------
+    # -- trouble -----------------------------------------------------------------------------------
     def _storage_failed(self, exc: BaseException) -> None:
         self._retry_at = self._clock() + self.retry_every_s
         if isinstance(exc, sqlite3.DatabaseError) and is_corrupt(exc) and self._store.db is not None:

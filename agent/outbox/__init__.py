@@ -29,10 +29,10 @@ The rooms, each one idea (docs/outbox.md, "Where the code is"):
 - message.py — the kinds of message, a message on its way, what is handed out.
 """
 
-from agent.outbox.notices import NOTICE_EVERY_S
 from agent.outbox.group_commit import GROUP_COMMIT_S, commit_soon_on_running_loop
 from agent.outbox.held import HELD_MAX_BYTES, HELD_MAX_MESSAGES
 from agent.outbox.message import Kind, Queued
+from agent.outbox.notices import NOTICE_EVERY_S
 from agent.outbox.queue import Outbox
 from agent.outbox.writing import RETRY_EVERY_S
 

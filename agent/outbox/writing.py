@@ -22,11 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.outbox import rows
-from agent.outbox.notices import Drops, StorageEpisode
 from agent.outbox.group_commit import Batch
 from agent.outbox.held import HELD_MAX_BYTES, HELD_MAX_MESSAGES, Held
 from agent.outbox.marks import KeptMarks, Marks
 from agent.outbox.message import Kind, Message, drop_word
+from agent.outbox.notices import Drops, StorageEpisode
 from agent.outbox.sqlite_file import describe, is_corrupt
 from agent.outbox.store import Store
 

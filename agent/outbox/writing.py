@@ -1,5 +1,6 @@
-"""The outbox's writing side: opening the file, appending, committing — and holding in memory what
-the disk refuses. `Outbox` (queue.py) adds the reading side: handing out, acknowledging, retrying.
+"""The outbox's writing side: appending with `seq`, keeping the bound, committing — and holding in
+memory what the disk refuses. `Outbox` (queue.py) adds the rest: opening and closing, handing out,
+acknowledging, retrying.
 
 It ties the rooms of the package together: the file (store.py, rows.py), the marks (marks.py),
 messages held in memory (held.py), the open transaction (group_commit.py), and what is said about
@@ -36,7 +37,8 @@ RETRY_EVERY_S = 1.0  # a refusing disk is tried again this often, not at every a
 
 
 class Writing:
-    """The state of the outbox and everything that writes it. Used from one thread only."""
+    """The outbox's state (all of it declared here) and everything that writes it. Used from one
+    thread only; `Outbox` is the class to use."""
 
     def __init__(
         self,

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 
+from hub.db.models import serialise_json
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -100,7 +102,9 @@ def create_hub_engine(url: str | URL) -> Engine:
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
-        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(
+            parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, json_serializer=serialise_json
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling is switched off and BEGIN emitted here, so that a writer
         # (`writer_engine`) takes the write lock at its start (BEGIN IMMEDIATE, waiting up to the busy
@@ -109,7 +113,7 @@ def create_hub_engine(url: str | URL) -> Engine:
         event.listen(engine, "connect", lambda conn, _r: setattr(conn, "isolation_level", None))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5, json_serializer=serialise_json)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -12,6 +12,7 @@ come back timezone-aware (`UtcDateTime`), on SQLite as on PostgreSQL.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +59,20 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class JsonText(str):
+    """A JSON document already serialised (the ingest has pydantic write each validated payload once):
+    bound to a JSON column as it is, where a dict would be serialised again (`hub.db.engine` installs
+    the serialiser that tells the two apart). Reading the column gives the parsed document as always."""
+
+    __slots__ = ()
+
+
+def serialise_json(value: Any) -> str:
+    """The engines' JSON serialiser: a `JsonText` as it is, anything else through `json.dumps`."""
+    return value if isinstance(value, JsonText) else json.dumps(value)
+
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

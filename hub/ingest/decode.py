@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from contract import topics
 from contract.payloads import Event, Metrics, SelftestReport, Status, VenueRef
+from hub.db.models import JsonText
 from hub.scope import TopicPlace, parse_topic, venue_in_scope
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -54,7 +55,7 @@ class Accepted:
     leaf: str
     model: BaseModel | None = None
     availability: str | None = None
-    document: dict[str, Any] | None = None  # the payload as stored (JSON-safe on SQLite and PostgreSQL)
+    document: JsonText | None = None  # the validated payload as stored, serialised once by pydantic
 
 
 @dataclass(frozen=True)
@@ -136,17 +137,35 @@ def decode(incoming: Incoming, prefix: str, scope: str, max_payload_bytes: int) 
         claimed = f"{ref.province}/{ref.prefecture}/{ref.county}/{ref.id}"
         fields = {"topic": _shown(topic), "claimed": _shown(claimed, 80)}
         return Rejection(incoming, "venue_mismatch", "ingest.rejected.venue_mismatch", fields)
-    document = model.model_dump(mode="json", by_alias=True)
-    if problem := _unstorable(document):
+    document = JsonText(model.model_dump_json(by_alias=True))
+    if problem := _unstorable(model, document, incoming.payload):
         fields = {"topic": _shown(topic), "schema": SCHEMA_NAMES[leaf], "error": problem}
         return Rejection(incoming, "schema", "ingest.rejected.schema", fields)
     return Accepted(incoming, place, leaf, model=model, document=document)
 
 
-def _unstorable(document: dict[str, Any]) -> str | None:
+def _unstorable(model: BaseModel, document: str, payload: bytes) -> str | None:
     """Valid input a database would refuse: PostgreSQL's JSON and text types take no NUL character, and
-    `seq` is a 64-bit column. (pydantic already writes an out-of-range number like 1e999 as null.)"""
-    seq = document.get("seq")
-    if isinstance(seq, int) and seq > MAX_SEQ:
+    `seq` is a 64-bit column. (pydantic already writes an out-of-range number like 1e999 as null.)
+
+    A NUL can only have reached the document through the escape `\\u0000` in the payload (JSON allows
+    no raw control character in a string, and pydantic's parser refuses one), so a payload without that
+    escape needs no search of the document; one with it is checked exactly (the escape may be part of a
+    literal `\\\\u0000`, which is no NUL)."""
+    seq = model.seq if isinstance(model, Event) else None
+    if seq is not None and seq > MAX_SEQ:
         return f"seq is larger than {MAX_SEQ}"
-    return "a NUL character (\\u0000)" if "\\u0000" in json.dumps(document) else None
+    if b"\\u0000" not in payload:
+        return None
+    return "a NUL character (\\u0000)" if _has_nul(json.loads(document)) else None
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether any string (or key) in a parsed JSON document holds a NUL character."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in key or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False

@@ -261,7 +261,7 @@ class IngestService:
         try:
             if now >= due["silence"]:
                 due["silence"] = now + SILENCE_EVERY_S
-                outcome = self.store.sweep_silence()
+                outcome = self.store.sweep_silence(self._heard_until())
                 self._merge(outcome)
                 self._notify_transitions(outcome.transitions)
             if now >= due["gaps"]:
@@ -280,6 +280,11 @@ class IngestService:
                 log.exception("a periodic job failed")
             else:
                 log.warning("a periodic job could not reach the database: %s", str(exc).splitlines()[0][:200])
+
+    def _heard_until(self) -> datetime | None:
+        """The receipt time of the oldest message not yet stored (None when the queue is empty)."""
+        with self.queue.mutex:
+            return self.queue.queue[0].received_at if self.queue.queue else None
 
     def _store_loop(self) -> None:
         due = {"silence": 0.0, "gaps": time.monotonic() + GAPS_EVERY_S, "heartbeat": 0.0, "summaries": 0.0}

@@ -16,13 +16,14 @@ reads; it is refreshed from the database every sweep and is never the authority.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine, Float, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from contract import topics
@@ -121,6 +122,65 @@ class Store:
         self._sql_event = insert(event_t).on_conflict_do_nothing().returning(event_t.c.id)
         self._sql_selftest = insert(selftest_t).on_conflict_do_nothing().returning(selftest_t.c.id)
         self._sql_summary = insert(summary_t).on_conflict_do_nothing().returning(summary_t.c.venue_key)
+        # `venue.changed_at` (what the board polls): moved by a status only when it is newer than the one
+        # stored and its `overall` or `failing` differ; run before the status upsert that replaces it.
+        changed = bindparam("b_changed", type_=UtcDateTime())
+        status_ts = bindparam("b_ts", type_=UtcDateTime())
+        same_or_newer = (
+            select(status_t.c.venue_key)
+            .where(
+                status_t.c.venue_key == venue_t.c.key,
+                or_(
+                    status_t.c.ts >= status_ts,
+                    and_(
+                        status_t.c.overall == bindparam("b_overall"),
+                        status_t.c.failing == bindparam("b_failing", type_=JsonDocument),
+                    ),
+                ),
+            )
+            .exists()
+        )
+        self._sql_status_changed = (
+            update(venue_t).where(venue_t.c.key == bindparam("b_key"), ~same_or_newer).values(changed_at=changed)
+        )
+        self._sql_changed = update(venue_t).where(venue_t.c.key == bindparam("b_key")).values(changed_at=changed)
+        self._sql_state_rows = (
+            select(
+                venue_t.c.key,
+                venue_t.c.state,
+                venue_t.c.state_since,
+                venue_t.c.availability,
+                venue_t.c.availability_at,
+                venue_t.c.last_seen,
+                venue_t.c.status_interval_s,
+                venue_t.c.changed_at,
+            )
+            .where(venue_t.c.key.in_(bindparam("b_keys", expanding=True)))
+            .order_by(venue_t.c.key)
+        )
+        self._sql_write_state = (
+            update(venue_t)
+            .where(venue_t.c.key == bindparam("b_key"))
+            .values(
+                state=bindparam("b_state"),
+                state_since=bindparam("b_state_since", type_=UtcDateTime()),
+                availability=bindparam("b_availability"),
+                availability_at=bindparam("b_availability_at", type_=UtcDateTime()),
+                changed_at=bindparam("b_changed", type_=UtcDateTime()),
+            )
+        )
+        # The venue's own fields from its status; the office's inventory names its venues (a venue it
+        # does not list is named by itself), and a status that states no interval keeps the known one.
+        self._sql_venue_fields = (
+            update(venue_t)
+            .where(venue_t.c.key == bindparam("b_key"))
+            .values(
+                contacts=bindparam("b_contacts", type_=JsonDocument),
+                level=bindparam("b_level"),
+                status_interval_s=func.coalesce(bindparam("b_interval", type_=Float()), venue_t.c.status_interval_s),
+                name=case((venue_t.c.in_inventory.is_(True), venue_t.c.name), else_=bindparam("b_name")),
+            )
+        )
         metrics_at = bindparam("b_metrics_at", type_=UtcDateTime())
         self._sql_metrics = (
             update(status_t)
@@ -160,6 +220,7 @@ class Store:
                         contacts=contacts,
                         state="never",
                         state_since=now,
+                        changed_at=now,
                     )
                     connection.execute(insert.on_conflict_do_nothing())
                 else:
@@ -220,6 +281,7 @@ class Store:
         availabilities: list[Accepted],
         heard: dict[str, tuple[datetime, bool]],
     ) -> None:
+        venue_rows: list[dict[str, Any]] = []
         with self.engine.begin() as connection:
             self._ensure_venues(connection, items)
             for item in items:
@@ -230,7 +292,7 @@ class Store:
                     availabilities.append(item)
                     at = now if live else None
                 elif item.leaf == topics.STATUS:
-                    row = self._status_row(connection, item)
+                    row = self._status_row(item, venue_rows)
                     if key not in statuses or statuses[key]["ts"] < row["ts"]:
                         statuses[key] = row
                     at = now if live else min(row["ts"], now)  # a retained status: alive at its ts, not now
@@ -249,7 +311,23 @@ class Store:
                 if at is not None:
                     previous = heard.get(key)
                     heard[key] = (max(at, previous[0]) if previous else at, live or bool(previous and previous[1]))
+            if venue_rows:
+                connection.execute(self._sql_venue_fields, venue_rows)
             if statuses:
+                changed_at = self.clock()
+                connection.execute(
+                    self._sql_status_changed,
+                    [
+                        {
+                            "b_key": row["venue_key"],
+                            "b_ts": row["ts"],
+                            "b_overall": row["overall"],
+                            "b_failing": row["failing"],
+                            "b_changed": changed_at,
+                        }
+                        for row in statuses.values()
+                    ],
+                )
                 connection.execute(self._sql_status, list(statuses.values()))
             if metrics:
                 connection.execute(self._sql_metrics, list(metrics.values()))
@@ -257,17 +335,18 @@ class Store:
                 self._insert_events(connection, list(events.values()), outcome)
             if selftests:
                 stored = connection.execute(self._sql_selftest, list(selftests.values())).scalars().all()
+                if stored:
+                    changed_at = self.clock()
+                    tested = {selftests[report_id]["venue_key"] for report_id in stored}
+                    connection.execute(self._sql_changed, [{"b_key": k, "b_changed": changed_at} for k in tested])
                 outcome.count("stored_selftests", len(stored))
                 outcome.count("duplicate_selftests", len(selftests) - len(stored))
             self._touch_all(connection, heard)
-            for item in availabilities:
-                self._availability(connection, item, outcome)
-            for key, (at, live) in heard.items():
-                if live:
-                    self._revive(connection, key, at, outcome)
+            self._states(connection, availabilities, heard, outcome)
 
     def _ensure_venues(self, connection: Connection, items: list[Accepted]) -> None:
         new: dict[str, dict[str, Any]] = {}
+        changed_at = self.clock()  # a venue appearing is a change the board shows
         for item in items:
             key = item.place.key
             if key in self._known or key in new:
@@ -284,6 +363,7 @@ class Store:
                 "in_inventory": False,
                 "state": "never",
                 "state_since": item.incoming.received_at,
+                "changed_at": changed_at,
             }
         if new:
             connection.execute(self._sql_new_venue, list(new.values()))
@@ -321,7 +401,10 @@ class Store:
         if extra_guard is not None:
             condition = and_(condition, extra_guard)
         changed = connection.execute(
-            update(venue_t).where(condition).values(state=new, state_since=at).returning(venue_t.c.key)
+            update(venue_t)
+            .where(condition)
+            .values(state=new, state_since=at, changed_at=self.clock())
+            .returning(venue_t.c.key)
         ).first()
         if changed is None:
             return False
@@ -334,47 +417,133 @@ class Store:
         log.info(log_text("venue.state_changed", venue=key, previous=current, state=new))
         return True
 
-    def _revive(self, connection: Connection, key: str, heard: datetime, outcome: Outcome) -> None:
-        """A venue heard from live is online again, unless it said it is offline."""
-        if self._state.get(key, "unknown") not in ("silent", "never", "unknown"):
-            return
-        guard = or_(venue_t.c.availability.is_(None), venue_t.c.availability != "offline")
-        if not self.transition(connection, key, "online", heard, "heard", outcome, ("silent", "never"), guard):
-            self._state.setdefault(key, "online")
-
     def silence_limit(self, status_interval_s: float | None) -> timedelta:
         interval = status_interval_s or self.hub.default_status_interval_s
         return timedelta(seconds=self.hub.silent_after_intervals * interval)
 
-    def _availability(self, connection: Connection, item: Accepted, outcome: Outcome) -> None:
-        key, now = item.place.key, item.incoming.received_at
-        row = connection.execute(
-            select(venue_t.c.availability_at, venue_t.c.last_seen, venue_t.c.status_interval_s).where(
-                venue_t.c.key == key
-            )
-        ).one()
-        snapshot = item.incoming.snapshot_started
-        if snapshot is not None and row.availability_at is not None and row.availability_at >= snapshot:
-            outcome.count("snapshot_superseded")
-            return  # a live availability arrived since the snapshot began: it is newer
-        connection.execute(
-            update(venue_t).where(venue_t.c.key == key).values(availability=item.availability, availability_at=now)
-        )
-        if item.availability == "offline":
-            self.transition(connection, key, "offline", now, "availability", outcome)
+    def _states(
+        self,
+        connection: Connection,
+        availabilities: list[Accepted],
+        heard: dict[str, tuple[datetime, bool]],
+        outcome: Outcome,
+    ) -> None:
+        """The batch's availabilities (in arrival order), then the revival of venues heard live.
+
+        The rows of every venue concerned are read with one SELECT — on PostgreSQL `FOR UPDATE`, in key
+        order (so two processes lock in the same order), on SQLite under the transaction's write lock
+        (BEGIN IMMEDIATE) — so what is decided from them in memory cannot be overtaken by another hub
+        process before this transaction commits. The result is written back with one executemany
+        UPDATE and one executemany INSERT of the transitions, instead of four statements per venue.
+        """
+        revive = [
+            key
+            for key, (_at, live) in heard.items()
+            if live and self._state.get(key, "unknown") in ("silent", "never", "unknown")
+        ]
+        keys = sorted({item.place.key for item in availabilities}.union(revive))
+        if not keys:
             return
+        query = self._sql_state_rows
+        if self._dialect is postgresql:
+            query = query.with_for_update()
+        rows = {row.key: dict(row._mapping) for row in connection.execute(query, {"b_keys": keys})}
+        dirty: set[str] = set()
+        changes: list[Transition] = []
+        for item in availabilities:
+            row = rows.get(item.place.key)
+            if row is not None and self._availability(row, item, outcome, changes):
+                dirty.add(row["key"])
+        for key in revive:
+            row = rows.get(key)
+            if row is None:
+                continue
+            # a venue heard from live is online again, unless it said it is offline
+            if row["state"] in ("silent", "never") and row["availability"] != "offline":
+                self._move(row, "online", heard[key][0], "heard", changes)
+                dirty.add(key)
+            self._state[key] = row["state"]
+        if dirty:
+            connection.execute(
+                self._sql_write_state,
+                [
+                    {
+                        "b_key": key,
+                        "b_state": rows[key]["state"],
+                        "b_state_since": rows[key]["state_since"],
+                        "b_availability": rows[key]["availability"],
+                        "b_availability_at": rows[key]["availability_at"],
+                        "b_changed": rows[key]["changed_at"],
+                    }
+                    for key in sorted(dirty)
+                ],
+            )
+        if changes:
+            connection.execute(
+                transition_t.insert(),
+                [
+                    {"venue_key": c.venue_key, "previous": c.previous, "state": c.state, "at": c.at, "reason": c.reason}
+                    for c in changes
+                ],
+            )
+            for change in changes:
+                self._state[change.venue_key] = change.state
+                outcome.transitions.append(change)
+                log.info(
+                    log_text(
+                        "venue.state_changed", venue=change.venue_key, previous=change.previous, state=change.state
+                    )
+                )
+            outcome.count("transitions", len(changes))
+
+    def _move(self, row: dict[str, Any], new: str, at: datetime, reason: str, changes: list[Transition]) -> None:
+        """Change the state in the read row (written back by `_states`) and note the transition."""
+        if row["state"] == new:
+            return
+        changes.append(Transition(row["key"], row["state"], new, at, reason))
+        row["state"], row["state_since"], row["changed_at"] = new, at, self.clock()
+
+    def _availability(self, row: dict[str, Any], item: Accepted, outcome: Outcome, changes: list[Transition]) -> bool:
+        """Apply one availability to the venue's read row, unless a newer one is already recorded; True if applied.
+
+        The availability payload carries no time of its own (it is the bare word `online`/`offline`, so
+        that the broker's Last Will can be it), so "newer" is judged by when a hub process received it
+        (`availability_at`, the hub's clock). Two hub processes on one shared subscription may be handed
+        a venue's `offline` and its next `online` and commit them in either order: the one that commits
+        second finds the other's later `availability_at` in the row it locked, and drops its older one
+        (`availability_stale`). A venue's two availabilities are at least its reconnect delay apart (a
+        second or more), far more than the clocks of one office's hub machines differ.
+
+        A retained copy (the start-up snapshot) is the state as of the snapshot's start: any live
+        availability received since then is newer (`snapshot_superseded`).
+        """
+        now = item.incoming.received_at
+        snapshot = item.incoming.snapshot_started
+        recorded = row["availability_at"]
+        if recorded is not None and (recorded >= snapshot if snapshot is not None else recorded > now):
+            outcome.count("snapshot_superseded" if snapshot is not None else "availability_stale")
+            return False
+        if row["availability"] != item.availability:
+            row["changed_at"] = self.clock()
+        row["availability"], row["availability_at"] = item.availability, now
+        if item.availability == "offline":
+            self._move(row, "offline", now, "availability", changes)
+            return True
         # A retained `online` read at start is believed only as far as the venue's last message allows
         # (nothing heard yet: believed, and the silence watcher judges it once its status has been read).
+        last_seen = row["last_seen"]
         fresh = (
             not item.incoming.retain
-            or row.last_seen is None
-            or now - row.last_seen <= self.silence_limit(row.status_interval_s)
+            or last_seen is None
+            or now - last_seen <= self.silence_limit(row["status_interval_s"])
         )
-        self.transition(connection, key, "online" if fresh else "silent", now, "availability", outcome)
+        self._move(row, "online" if fresh else "silent", now, "availability", changes)
+        return True
 
     # -- payloads ----------------------------------------------------------------------------------------
-    def _status_row(self, connection: Connection, item: Accepted) -> dict[str, Any]:
-        """The status row to upsert; the venue's own fields (name, contacts, interval) updated when changed."""
+    def _status_row(self, item: Accepted, venue_rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """The status row to upsert; the venue's own fields (name, contacts, interval), when they changed,
+        added to `venue_rows` (written with one executemany by `_apply`)."""
         status: Status = item.model  # type: ignore[assignment]
         key, now = item.place.key, item.incoming.received_at
         failing = sorted(check for check, finding in status.checks.items() if finding.verdict in FAILING_VERDICTS)
@@ -391,18 +560,14 @@ class Store:
         fields = (status.venue.name, status.venue.level, reported, interval)
         if self._venue_fields.get(key) != fields:
             inventory = self._inventory_contacts.get(key)
-            values_venue: dict[str, Any] = {
-                "contacts": merged_contacts(reported, inventory) or None,
-                "level": status.venue.level,
-            }
-            if interval is not None:
-                values_venue["status_interval_s"] = float(interval)
-            connection.execute(update(venue_t).where(venue_t.c.key == key).values(values_venue))
-            # The office's inventory names its venues; a venue it does not list is named by itself.
-            connection.execute(
-                update(venue_t)
-                .where(venue_t.c.key == key, venue_t.c.in_inventory.is_(False))
-                .values(name=status.venue.name)
+            venue_rows.append(
+                {
+                    "b_key": key,
+                    "b_contacts": merged_contacts(reported, inventory) or None,
+                    "b_level": status.venue.level,
+                    "b_interval": float(interval) if interval is not None else None,
+                    "b_name": status.venue.name,
+                }
             )
             self._venue_fields[key] = fields
         return values
@@ -437,7 +602,7 @@ class Store:
             outcome.new_events.append((key, event, item.incoming.received_at))
             self.events_touched.add(key)
             if event.code == "conference.summary" and event.conference_id:
-                data = (item.document or {}).get("data", {})
+                data = json.loads(item.document or "{}").get("data", {})
                 self.store_summary(connection, key, event.conference_id, event.severity.value, data, "event", event.id)
 
     def store_summary(
@@ -479,16 +644,28 @@ class Store:
         }
 
     # -- the silence watcher -----------------------------------------------------------------------------
-    def sweep_silence(self) -> Outcome:
+    def sweep_silence(self, heard_until: datetime | None = None) -> Outcome:
         """Venues `online` but unheard for longer than their interval allows become `silent`; the
-        cache of non-online states is refreshed from the database (another process may have moved them)."""
+        cache of non-online states is refreshed from the database (another process may have moved them).
+
+        `heard_until` is how far this process has heard everything (the receipt time of the oldest
+        message still waiting in its queue): silence is judged as of then, not as of the clock, so a
+        hub that is behind does not call venues silent whose messages sit in its own queue (and revive
+        them moments later — writes that only put it further behind)."""
         outcome = Outcome()
-        now = self.clock()
+        now = self.clock() if heard_until is None else min(self.clock(), heard_until)
         with self.engine.begin() as connection:
+            # Only venues unheard for longer than the shortest limit any venue has are read (the
+            # database filters, by the index-free but cheap comparison, rather than 10,000 rows coming
+            # back each second); each is then judged by its own interval.
+            shortest = connection.execute(select(func.min(venue_t.c.status_interval_s))).scalar()
+            default = self.hub.default_status_interval_s
+            cutoff = now - self.silence_limit(min(shortest, default) if shortest else default)
+            reference = func.coalesce(venue_t.c.last_seen, venue_t.c.availability_at, type_=UtcDateTime())
             online = connection.execute(
                 select(
                     venue_t.c.key, venue_t.c.last_seen, venue_t.c.availability_at, venue_t.c.status_interval_s
-                ).where(venue_t.c.state == "online")
+                ).where(venue_t.c.state == "online", or_(reference.is_(None), reference < cutoff))
             ).all()
             for row in online:
                 reference = row.last_seen or row.availability_at

@@ -1,4 +1,4 @@
-"""Group commit: the appends of one event-loop step share one transaction (one WAL write, not one each).
+"""Group commit: appends made within GROUP_COMMIT_S share one transaction (one WAL write, not one each).
 
 Why it is safe: the sender commits before it reads, so nothing is published before it is on disk;
 what a `kill -9` can lose is what was raised in the last GROUP_COMMIT_S and never published — to
@@ -29,7 +29,7 @@ class Batch:
 
     messages: list[Message] = field(default_factory=list)
     rows: int = 0  # net change of the row count inside it
-    floor: int = 0  # highest row id before it (kept after it ends: see Outbox._abort_batch)
+    floor: int = 0  # highest row id before it (kept after it ends: see writing.py, _abort_batch)
     acked: set[int] = field(default_factory=set)  # rows acknowledged earlier whose DELETE it makes
     write_back: bool = False  # a write-back of held messages (never deferred: retry_held commits it)
 

@@ -52,9 +52,10 @@ class Writing:
         retry_every_s: float = RETRY_EVERY_S,
         clock: Callable[[], float] = time.monotonic,
     ):
-        """`defer`, when given (e.g. `loop.call_soon`), turns on group commit: appends made in one
-        event-loop step share one transaction, committed by the deferred call or by `commit()`,
-        which the sender calls before it reads. Without it every append is its own transaction."""
+        """`defer`, when given (the daemon gives commit_soon_on_running_loop; a test may give
+        `loop.call_soon`), turns on group commit: the appends made until the deferred call share one
+        transaction, committed by it or by `commit()`, which the sender calls before it reads.
+        Without it every append is its own transaction."""
         self.path = path
         self.max_messages = max_messages
         self.max_held = max(1, min(max_held, max_messages))

@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agent.cli.problems_first import Row, overall, print_rows, summary
+from agent.cli.problems_first import Row, measured, overall, print_rows, summary
 from agent.cli.verdicts import code, is_advisory
 from contract.findings import Finding, Verdict
 
-FINDING_COLUMNS = ("check", "verdict", "value", "threshold", "message")
+FINDING_COLUMNS = ("check", "verdict", "value / limit", "message")
 PROBLEMS_OPTION = click.option(
     "--problems", "problems_only", is_flag=True, help="Only the summary line and what is not ok (a quick look)."
 )
@@ -26,10 +26,9 @@ def finding_rows(findings: list[Finding]) -> list[Row]:
     repeated = {f.check for f in findings if sum(g.check == f.check for g in findings) > 1}
     for f in findings:
         name = f"{f.check}@{f.subject}" if f.check in repeated and f.subject else f.check
-        value = "" if f.value is None else f"{f.value} {f.unit or ''}".strip()
-        threshold = "" if f.threshold is None else f"{f.threshold} {f.unit or ''}".strip()
         message = f"{f.message.zh}\n{f.message.en}\n{f.article}"
-        rows.append(Row(name, f.verdict, (escape(value), escape(threshold), escape(message)), is_advisory(f.check)))
+        cells = (escape(measured(f.value, f.threshold, f.unit)), escape(message))
+        rows.append(Row(name, f.verdict, cells, is_advisory(f.check)))
     return rows
 
 

@@ -34,6 +34,16 @@ class Row:
     label: str | None = None  # the verdict as the payload words it (a self-test's `pass`), else its value
 
 
+def measured(value: object, threshold: object, unit: object) -> str:
+    """`3.0 %` over `/ 1 %`: the value and the threshold it was judged against in one narrow cell
+    (one column fewer leaves the message room for a port's name at 80 columns)."""
+    suffix = f" {unit}" if unit else ""
+    shown = "" if value is None else f"{value}{suffix}"
+    if threshold is not None:
+        shown += f"\n/ {threshold}{suffix}"
+    return shown
+
+
 def overall(rows: Sequence[Row]) -> Verdict:
     """The verdict the rows give: the worst of those that are graded (advisories are not)."""
     return graded(row.verdict for row in rows if not row.advisory)
@@ -49,7 +59,7 @@ def summary(verdict: Verdict, rows: Sequence[Row], noun: str = "checks") -> str:
     text += f" ({detail})" if detail else ""
     advisories = [row for row in rows if row.advisory and row.verdict is not Verdict.OK]
     if advisories:
-        text += f"; {len(advisories)} advisory (not graded / 建议项，不计入结论)"
+        text += f"; {len(advisories)} advisory"  # short: Nagios shows the first line; the table says more
     return text
 
 

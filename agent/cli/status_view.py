@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from agent.cli.problems_first import Row, print_problems, print_rest, summary
+from agent.cli.problems_first import Row, measured, print_problems, print_rest, summary
 from agent.cli.venue_time import local, zone_line, zone_named
 from agent.cli.verdicts import as_verdict, code, graded, is_advisory, style
 from agent.config.models import Settings
@@ -209,7 +209,7 @@ def _text(value: object) -> str:
     return escape(_plain(value))
 
 
-CHECK_COLUMNS = ("check", "verdict", "value", "threshold", "message")
+CHECK_COLUMNS = ("check", "verdict", "value / limit", "message")
 
 
 def render(found: dict[str, Any], console: Console, zone: ZoneInfo | None = None, problems_only: bool = False) -> None:
@@ -245,14 +245,13 @@ def check_rows(checks: dict[str, Any]) -> list[Row]:
     for key, finding in checks.items():
         verdict = finding.get("verdict", "unknown")
         value = finding.get("value")
-        unit = finding.get("unit") or ""
+        unit = finding.get("unit") or None
         threshold = finding.get("threshold")
         message = finding.get("message", {})
-        cells = (
-            "" if value is None else _text(f"{value} {unit}".strip()),
-            "" if threshold is None else _text(f"{threshold} {unit}".strip()),
-            _text(f"{message.get('zh', '')}\n{message.get('en', '')}\n{finding.get('article', '')}"),
-        )
+        # Escaped line by line: a newline written into the payload is shown as \x0a, ours break lines.
+        shown = measured(*(None if part is None else _plain(part) for part in (value, threshold, unit)))
+        lines = (message.get("zh", ""), message.get("en", ""), finding.get("article", ""))
+        cells = ("\n".join(map(_text, shown.split("\n"))), "\n".join(map(_text, lines)))
         rows.append(Row(_plain(key), as_verdict(verdict), cells, is_advisory(key), _plain(verdict)))
     return rows
 

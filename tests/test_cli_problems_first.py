@@ -108,3 +108,14 @@ def test_probe_snmp_names_every_port_whole_at_80_columns():
     assert len(ports) >= 24 and all(line.count("│") >= 8 for line in ports)  # one row each, name whole
     assert out.index("snmp.uplink") < out.index("snmp.reachable")  # the problem before the ok rows
     assert quick.returncode == 0 and "interfaces" not in quick.stdout and "ok row(s) not shown" in quick.stdout
+
+
+def test_schedule_shows_one_time_zone(tmp_path):
+    """A conference written in UTC, checkpoints computed in the venue's zone: one zone on screen."""
+    extra = '\n[[conference]]\nid = "sheng-2099"\ntitle = "全省会议"\nkind = "provincial"\n'
+    extra += 'start = 2099-12-02T06:30:00Z\nduration_min = 90\nfar_end = "10.0.0.1"\n'
+    config = write_config(tmp_path, "mqtt://127.0.0.1:1", extra=extra)
+    result = at_80_columns("schedule", "-c", str(config))
+    out = result.stdout
+    assert result.returncode == 0 and "2099-12-02 14:30:00" in out and "2099-12-01 15:00:00" in out, out
+    assert out.count("UTC+08:00") == 1 and "+08:00" not in out.replace("UTC+08:00", "") and "06:30" not in out

@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from agent.cli.venue_time import local, zone_line, zone_named
 from agent.config.models import Settings
 from agent.schedule.timeline import DURATION_LIMITS, checkpoints
 from contract.conference import Conference
@@ -68,15 +70,17 @@ def show(settings: Settings, as_json: bool, include_past: bool) -> None:
     if not document:
         console.print("no conferences ahead / 暂无会议安排")
         return
+    zone = zone_named(settings.schedule.timezone)
+    console.print(zone_line(zone, now))  # the JSON keeps each time's offset; the screen says it once
     for item in document:
         warning = " [red](longer than Art. 3 allows)[/]" if item["over_art3_limit"] else ""
         console.print(
-            f"[bold]{item['id']}[/] {item['title']} — {item['kind']}, {item['start']}, "
+            f"[bold]{escape(item['id'])}[/] {escape(item['title'])} — {item['kind']}, {local(item['start'], zone)}, "
             f"{item['duration_min']} min{warning}"
         )
         table = Table(show_header=True)
-        table.add_column("checkpoint")
-        table.add_column("at")
+        table.add_column("checkpoint", no_wrap=True)
+        table.add_column("at", no_wrap=True)
         for point in item["checkpoints"]:
-            table.add_row(point["kind"], point["at"])
+            table.add_row(point["kind"], local(point["at"], zone))
         console.print(table)

@@ -24,6 +24,7 @@ STATUS = "status"
 EVENTS = "events"
 SELFTEST = "selftest"
 METRICS = "metrics"
+SNAPSHOT = "snapshot"  # retained: the latest analysed uplink frame (contract/snapshot.py)
 COMMAND = "cmd"
 REPLIES = "replies"
 

@@ -35,7 +35,7 @@ def settings_or_exit(path: Path) -> HubSettings:
         return load_settings(path)
     except ConfigError as exc:
         for issue in exc.issues:
-            click.echo(issue.render(path), err=True)
+            click.echo(issue.render(exc.path), err=True)  # the main file, or the accounts file it names
         click.echo(f"{len(exc.issues)} error(s)", err=True)
         sys.exit(EXIT_CRITICAL)
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from contract.config_error import ConfigError, ConfigIssue
 from contract.shown_input import shown_input
-from hub.config.models import HubSettings
+from hub.config.models import HubSettings, scopes_overlap
 
 MAX_CONFIG_BYTES = 1_048_576
 
@@ -54,14 +54,14 @@ def key_lines(text: str) -> dict[tuple[str | int, ...], int]:
     return found
 
 
-def _line(lines: dict[tuple[str | int, ...], int], location: tuple[str | int, ...]) -> int | None:
+def line_of(lines: dict[tuple[str | int, ...], int], location: tuple[str | int, ...]) -> int | None:
     for end in range(len(location), 0, -1):
         if (line := lines.get(location[:end])) is not None:
             return line
     return None
 
 
-def _describe(error: dict) -> str:
+def describe_error(error: dict) -> str:
     if error["type"] == "missing":
         return "required but missing"
     if error["type"] == "extra_forbidden":
@@ -88,11 +88,51 @@ def parse_settings(text: str, path: Path) -> HubSettings:
     except ValidationError as exc:
         lines = key_lines(text)
         issues = [
-            ConfigIssue(".".join(str(p) for p in error["loc"]), _describe(error), _line(lines, error["loc"]))
+            ConfigIssue(".".join(str(p) for p in error["loc"]), describe_error(error), line_of(lines, error["loc"]))
             for error in exc.errors()
         ]
         raise ConfigError(path, issues) from None
-    return resolve_paths(settings, path.parent)
+    settings = resolve_paths(settings, path.parent)
+    return with_account_file(settings, lines_of=key_lines(text), path=path)
+
+
+def with_account_file(settings: HubSettings, *, lines_of: dict, path: Path) -> HubSettings:
+    """The settings with `[web] accounts_file`'s accounts added, checked as the main file's are: a name
+    given twice (in either file) or a scope outside the hub's is an error naming where."""
+    web = settings.web
+    accounts = list(web.account)
+    outside = [
+        ConfigIssue(
+            f"web.account.{n}.scope",
+            f"{a.scope} lies outside hub.scope {settings.hub.scope}",
+            line_of(lines_of, ("web", "account", n, "scope")),
+        )
+        for n, a in enumerate(accounts)
+        if not scopes_overlap(a.scope, settings.hub.scope)
+    ]
+    if outside:
+        raise ConfigError(path, outside)
+    if web.accounts_file is not None:
+        from hub.config.accounts_file import load_accounts
+
+        extra = load_accounts(web.accounts_file)
+        issues = [
+            ConfigIssue(f"account.{n}.scope", f"{a.scope} lies outside hub.scope {settings.hub.scope}")
+            for n, a in enumerate(extra)
+            if not scopes_overlap(a.scope, settings.hub.scope)
+        ]
+        if issues:
+            raise ConfigError(web.accounts_file, issues)
+        accounts += extra
+    seen: set[str] = set()
+    for number, account in enumerate(accounts):
+        if account.name in seen:
+            where = line_of(lines_of, ("web", "account", number)) if number < len(web.account) else None
+            raise ConfigError(path, [ConfigIssue(f"web.account ({account.name})", "account name given twice", where)])
+        seen.add(account.name)
+    if len(accounts) == len(web.account):
+        return settings
+    return settings.model_copy(update={"web": web.model_copy(update={"account": accounts})})
 
 
 def resolve_paths(settings: HubSettings, base: Path) -> HubSettings:
@@ -102,6 +142,13 @@ def resolve_paths(settings: HubSettings, base: Path) -> HubSettings:
         update["inventory"] = base / hub.inventory
     if hub.database.startswith("sqlite:///") and not hub.database.startswith("sqlite:////"):
         update["database"] = f"sqlite:///{(base / hub.database.removeprefix('sqlite:///')).resolve()}"
+    web_update = {
+        name: base / value
+        for name in ("accounts_file", "session_secret_file")
+        if (value := getattr(settings.web, name)) is not None and not value.is_absolute()
+    }
+    if web_update:
+        settings = settings.model_copy(update={"web": settings.web.model_copy(update=web_update)})
     if not update:
         return settings
     return settings.model_copy(update={"hub": hub.model_copy(update=update)})

@@ -25,6 +25,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from contract.broker import SEGMENT_PATTERN, BrokerConfig, Strict
+from hub.config.web import WebSection
 from hub.incidents.config import SinkConfig
 
 _SEGMENT = re.compile(SEGMENT_PATTERN)
@@ -34,6 +35,20 @@ _GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 def scope_segments(scope: str) -> list[str]:
     """`vc/jilin/changchun/#` → ["vc", "jilin", "changchun"] (the fixed part of the filter)."""
     return scope.removesuffix("/#").split("/")
+
+
+def check_scope(value: str) -> str:
+    """A subtree filter `<prefix>/<province>[/<prefecture>[/<county>]]/#`, or ValueError saying what is wrong
+    (the rule for `[hub] scope` and for each board account's `scope`)."""
+    if not value.endswith("/#"):
+        raise ValueError("must end in /# (the whole subtree), e.g. vc/jilin/#")
+    segments = scope_segments(value)
+    if not 2 <= len(segments) <= 4:
+        raise ValueError("must name a prefix and a province, optionally a prefecture and a county")
+    for position, segment in enumerate(segments):
+        if not _SEGMENT.fullmatch(segment) or (segment == "_" and position < 3):
+            raise ValueError(f"segment {segment!r} is not an id (lower-case ASCII, digits, - and _)")
+    return value
 
 
 class HubSection(Strict):
@@ -99,15 +114,7 @@ class HubSection(Strict):
     @field_validator("scope")
     @classmethod
     def _valid_scope(cls, value: str) -> str:
-        if not value.endswith("/#"):
-            raise ValueError("must end in /# (the whole subtree), e.g. vc/jilin/#")
-        segments = scope_segments(value)
-        if not 2 <= len(segments) <= 4:
-            raise ValueError("must name a prefix and a province, optionally a prefecture and a county")
-        for position, segment in enumerate(segments):
-            if not _SEGMENT.fullmatch(segment) or (segment == "_" and position < 3):
-                raise ValueError(f"segment {segment!r} is not an id (lower-case ASCII, digits, - and _)")
-        return value
+        return check_scope(value)
 
     @field_validator("group")
     @classmethod
@@ -117,12 +124,28 @@ class HubSection(Strict):
         return value
 
 
+class SnapshotsSection(Strict):
+    """How many uplink snapshots the hub keeps per venue (hub/snapshots/)."""
+
+    keep_selftest: int = Field(
+        default=20,
+        ge=0,
+        le=1000,
+        description="Snapshots taken at self-tests kept per venue, newest first (the latest of any kind is "
+        "always kept).",
+    )
+
+
 class HubSettings(Strict):
     """The whole hub config file."""
 
     hub: HubSection
     broker: BrokerConfig
     sink: list[SinkConfig] = Field(default_factory=list, description="Incident sinks (docs/hub.md).")
+    web: WebSection = Field(default_factory=WebSection, description="The web board (docs/board.md).")
+    snapshots: SnapshotsSection = Field(
+        default_factory=lambda: SnapshotsSection(), description="Uplink snapshots kept (docs/board.md)."
+    )
 
     @model_validator(mode="after")
     def _scope_under_prefix(self) -> HubSettings:
@@ -132,3 +155,9 @@ class HubSettings(Strict):
                 f"hub.scope starts with {prefix!r} but broker.topic_prefix is {self.broker.topic_prefix!r}"
             )
         return self
+
+
+def scopes_overlap(scope: str, other: str) -> bool:
+    """Whether two subtree filters share any venue (one contains the other)."""
+    a, b = scope_segments(scope), scope_segments(other)
+    return a[: len(b)] == b or b[: len(a)] == a

@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import signal
 
-FRAME_S = 0.02  # activity, silence and noise-floor frames
+from probes import audio_noise
+
+FRAME_S = 0.02  # silence frames (speech and noise: probes/audio_noise.py)
 SILENCE_DBFS = -70.0
 CLIP_LEVEL = 0.999  # |x| at or above this is full scale (16-bit: 32735 and up)
 CLIP_RUN = 3  # clipping = runs of at least this many full-scale samples
@@ -23,8 +25,7 @@ DROPOUT_EDGE_DBFS = -40.0  # the sound just before and after the gap must be at 
 HUM_MAX_SECONDS = 120  # longer recordings are sampled for the hum spectrum
 FLOOR_DBFS = -120.0  # digital silence counts as this level: below anything measurable
 HUM_DETECT_DB = 12.0  # a hum line this far above the neighbouring spectrum counts as hum (voices reach ~9)
-ACTIVITY_MARGIN_DB = 12.0  # speech = frames this far above the noise floor (P.56-like)
-NOISE_PERCENTILE = 2  # the quietest 2 % of 20 ms frames: a pause of 0.2 s in 10 s is enough, quiet syllables are not
+MIN_SPEECH_FRAC = 0.05  # SNR is given when at least this share of the window is speech
 
 
 def db(power: float) -> float:
@@ -180,18 +181,16 @@ def measure(samples: np.ndarray, rate: int, mains_hz: float = 50.0) -> AudioMetr
     integrated, momentary, short_term = loudness(samples, rate)
     peak = max(float(samples.max()), -float(samples.min())) if samples.size else 0.0
     frames = _frames_db(samples, rate)
-    noise_floor = speech_level = snr = None
-    speech_frac = 0.0
-    if frames.size:
-        floor_db = float(np.percentile(frames, NOISE_PERCENTILE))
-        active = frames > max(floor_db + ACTIVITY_MARGIN_DB, SILENCE_DBFS)
-        quiet = frames <= floor_db + 3.0
-        speech_frac = float(active.mean())
-        if active.any():
-            speech_level = db(float(np.mean(np.power(10.0, frames[active] / 10))))
-        noise_floor = db(float(np.mean(np.power(10.0, frames[quiet] / 10))))
-        if speech_level is not None and speech_frac >= 0.05:
-            snr = speech_level - noise_floor
+    # Noise, speech level and SNR without relying on pauses (probes/audio_noise.py): a window of
+    # speech over a fan or a murmuring room has none, and must still be judged.
+    noise = audio_noise.estimate(samples, rate)
+    noise_floor = db(noise.noise_power) if noise.noise_power > 0 else FLOOR_DBFS
+    noise_floor = max(noise_floor, FLOOR_DBFS) if frames.size or noise.frames else None
+    speech_level = None if noise.speech_power is None else db(noise.speech_power)
+    speech_frac = noise.speech_frac
+    snr = None
+    if speech_level is not None and noise_floor is not None and speech_frac >= MIN_SPEECH_FRAC:
+        snr = speech_level - noise_floor
     clipped = 0
     if peak >= CLIP_LEVEL:  # only then can there be clipping: spare the pass otherwise
         clipped = sum(length for _, length in _runs(np.abs(samples) >= CLIP_LEVEL) if length >= CLIP_RUN)

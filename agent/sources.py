@@ -62,7 +62,10 @@ SOURCES: tuple[Source, ...] = (
         "snmp.",
         "agent.monitors.snmp",
         lambda settings: bool(settings.snmp.devices),
-        (("SNMP checks (第十三条)", "probes.snmp:SNMP_MESSAGES"),),
+        (
+            ("SNMP checks (第十三条)", "probes.snmp:SNMP_MESSAGES"),
+            ("SNMP traps (第十三条)", "probes.snmp_traps:TRAP_MESSAGES"),
+        ),
         selftest_poll="agent.selftest.checks:snmp_devices",
     ),
     Source(

@@ -7,9 +7,9 @@ given once (inline, from the environment or from a file), never two ways at once
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, IPvAnyAddress, SecretStr, StringConstraints, field_validator, model_validator
 
 from agent.config.paths import LocalPath
 from collectors.ssh.profile import profiles as ssh_profiles
@@ -17,6 +17,7 @@ from contract.broker import Segment, Strict
 from probes.device_thresholds import DeviceThresholds, SshThresholds
 
 SNMP_AUTH = Literal["sha", "sha1", "sha224", "sha256", "sha384", "sha512", "md5"]
+EngineId = Annotated[str, StringConstraints(pattern=r"^(0x)?[0-9a-fA-F]{10,64}$")]
 SNMP_PRIV = Literal["aes", "aes128", "aes192", "aes256", "des"]
 
 
@@ -62,6 +63,9 @@ class SnmpDeviceConfig(Strict):
     profile: str = Field(default="auto", description="`auto` (by sysObjectID/sysDescr) or a profile name.")
     uplink: str | None = Field(default=None, description="Interface (name, alias or index) whose loss is a fault.")
     interval_s: float | None = Field(default=None, ge=1, le=3600, description="Overrides [snmp] interval_s.")
+    trap_engine_id: EngineId | None = Field(
+        default=None, description="The device's SNMPv3 engine ID (hex), needed only for its v3 *traps* (not informs)."
+    )
 
     @model_validator(mode="after")
     def _credentials(self) -> SnmpDeviceConfig:
@@ -74,6 +78,22 @@ class SnmpDeviceConfig(Strict):
         return self
 
 
+class SnmpTrapsConfig(Strict):
+    """The trap and inform receiver: a device that sends a trap is heard at once, not at its next poll."""
+
+    enabled: bool = Field(default=False, description="Listen for traps and informs from the `[[snmp.devices]]`.")
+    listen: IPvAnyAddress = Field(default="0.0.0.0", description="Address to listen on.")
+    port: int = Field(default=162, ge=1, le=65535, description="UDP port; below 1024 needs CAP_NET_BIND_SERVICE.")
+    communities_env: str | None = Field(
+        default=None,
+        description="Environment variable with the accepted v2c communities, comma-separated; "
+        "default: the communities of the devices.",
+    )
+    poll_on_trap: bool = Field(default=True, description="A trap from a device polls that device at once.")
+    log_interval_s: float = Field(default=60, ge=1, le=3600, description="At most one log line per refusal kind.")
+    engine_id: EngineId | None = Field(default=None, description="This agent's SNMPv3 engine ID (hex); default: made.")
+
+
 class SnmpConfig(Strict):
     """SNMP polling of the venue's codec and network gear (Art. 13)."""
 
@@ -83,6 +103,7 @@ class SnmpConfig(Strict):
     concurrency: int = Field(default=32, ge=1, le=1024, description="Devices polled at the same time, at most.")
     thresholds: DeviceThresholds = Field(default_factory=DeviceThresholds)
     devices: list[SnmpDeviceConfig] = Field(default_factory=list)
+    traps: SnmpTrapsConfig = Field(default_factory=SnmpTrapsConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SnmpConfig:

@@ -8,6 +8,7 @@ misspells one fails where it builds the summary, not silently in the Art. 3/20 r
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -21,6 +22,7 @@ class DeviceSummary(BaseModel):
     kind: str | None = None  # the profile's kind: `codec`, `switch`…
     error: str | None = None
     calls: int | None = None  # active calls, when the device is a codec that says
+    read_at: datetime | None = None  # when this summary was read (a trap makes a poll sooner than its period)
 
     def active_calls(self) -> int | None:
         """A reachable codec's active call count; None for other devices (the record counts codecs only)."""

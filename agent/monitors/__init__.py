@@ -15,13 +15,17 @@ from contract.findings import Finding
 
 
 class Reporter(Protocol):
-    """What a monitor may do with the agent: report findings and numbers."""
+    """What a monitor may do with the agent: report findings, device summaries and numbers, announce news."""
 
     def report(self, finding: Finding) -> None: ...
 
     def set_metric(self, name: str, value: float | int | None) -> None: ...
 
     def set_device(self, name: str, summary: DeviceSummary) -> None: ...
+
+    def announce(self, finding: Finding) -> None:
+        """News that is no state (a device's trap): one event now, nothing kept in the status."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ change raises one event, not one per poll.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from datetime import UTC, datetime
 
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
@@ -18,6 +20,7 @@ from agent.config.models import Settings
 from agent.config.secrets import SecretError, resolve_env_secret
 from agent.devices.summary import DeviceSummary
 from agent.monitors import Monitor, Reporter
+from agent.monitors.snmp_traps import trap_monitor
 from collectors.snmp.poll import poll_device
 from collectors.snmp.profile import ProfileError
 from collectors.snmp.rates import RateTracker
@@ -76,6 +79,7 @@ def device_summary(reading: DeviceReading) -> DeviceSummary:
         interfaces_up=sum(1 for i in reading.interfaces if i.oper_status == "up"),
         interfaces=len(reading.interfaces),
         calls=len(reading.calls),
+        read_at=datetime.now(UTC),
     )
 
 
@@ -97,6 +101,7 @@ class _Shared:
 def build(settings: Settings) -> list[Monitor]:
     config = settings.snmp
     shared = _Shared(config.concurrency)
+    wakes = {device.name: asyncio.Event() for device in config.devices}  # set by the trap receiver
     monitors = []
     for device in config.devices:
         interval = device.interval_s or config.interval_s
@@ -120,7 +125,16 @@ def build(settings: Settings) -> list[Monitor]:
                 for metric, values in reading.health.items():
                     if values:
                         reporter.set_metric(f"snmp.{device.name}.{metric}", max(v.value for v in values))
-                await asyncio.sleep(interval)
+                await _sleep_or_wake(wakes[device.name], interval)
 
         monitors.append(Monitor(f"snmp:{device.name}", run))
+    if config.traps.enabled:
+        monitors.append(trap_monitor(settings, wakes))
     return monitors
+
+
+async def _sleep_or_wake(wake: asyncio.Event, interval: float) -> None:
+    """The poll period, cut short when a trap from the device asks for a poll now."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), timeout=interval)
+    wake.clear()

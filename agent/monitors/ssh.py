@@ -81,6 +81,7 @@ def device_summary(reading: SshReading, now: datetime | None = None, call_log: C
         "error": reading.error,
         "device_type": reading.device_type,
         "kind": profile_for(reading.device_type).kind,
+        "read_at": now,
     }
     if reading.codec is not None:
         codec = reading.codec

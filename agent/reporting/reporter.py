@@ -47,6 +47,17 @@ class FindingReporter:
             data={"value": finding.value, "threshold": finding.threshold, "subject": finding.subject},
         )
 
+    def announce(self, finding: Finding) -> None:
+        """A device's news (a trap): one event, whatever the last one said; the board keeps nothing."""
+        self.events.emit(
+            finding.code,
+            SEVERITY_OF_VERDICT.get(finding.verdict, Severity.INFO),
+            finding.message,
+            check=finding.check,
+            verdict=finding.verdict,
+            data={"value": finding.value, "subject": finding.subject},
+        )
+
     def set_metric(self, name: str, value: float | int | None) -> None:
         self.context.board.set_metric(name, value)
 

@@ -1,4 +1,5 @@
-"""`venue-hub run -c FILE`: the long-running ingest service, in the foreground (systemd runs it so)."""
+"""`venue-hub run -c FILE`: the long-running ingest service, in the foreground (systemd runs it so), and the
+web board beside it when `[web] listen` is set."""
 
 from __future__ import annotations
 
@@ -51,4 +52,20 @@ def run(config_path: Path, instance: str | None) -> None:
     from hub.ingest.service import IngestService
 
     service = IngestService(settings, engine, inventory, password, desk)
-    sys.exit(asyncio.run(service.run()))
+    board = None
+    if settings.web.listen is not None:  # the board beside the ingest, in a thread of its own
+        from hub.web.server import BoardThread, make_server
+        from hub.web.sessions import SecretFileError
+
+        try:
+            board = BoardThread(make_server(settings, engine, password)).start()
+        except SecretFileError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(EXIT_CRITICAL)
+        logging.getLogger("hub.web").info("board: serving on http://%s/", settings.web.listen)
+    try:
+        code = asyncio.run(service.run())
+    finally:
+        if board is not None:
+            board.stop()
+    sys.exit(code)

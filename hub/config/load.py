@@ -130,6 +130,11 @@ def with_account_file(settings: HubSettings, *, lines_of: dict, path: Path) -> H
             where = line_of(lines_of, ("web", "account", number)) if number < len(web.account) else None
             raise ConfigError(path, [ConfigIssue(f"web.account ({account.name})", "account name given twice", where)])
         seen.add(account.name)
+    if web.listen is not None and not accounts:
+        line = line_of(lines_of, ("web", "listen"))
+        raise ConfigError(
+            path, [ConfigIssue("web.listen", "the board is served but no [[web.account]] can sign in", line)]
+        )
     if len(accounts) == len(web.account):
         return settings
     return settings.model_copy(update={"web": web.model_copy(update={"account": accounts})})

@@ -1,0 +1,97 @@
+// The board's only script: live tiles on the overview, live rows on the roll call, the countdown.
+// Vanilla JS and EventSource (server-sent events): nothing to build, nothing fetched from elsewhere.
+"use strict";
+
+const STATES = ["ok", "warn", "fail", "unknown", "offline", "silent", "never"];
+
+function recount() {
+  // Per prefecture and in total, from the tiles themselves (so the counts can never drift from them).
+  const total = Object.fromEntries(STATES.map((s) => [s, 0]));
+  for (const section of document.querySelectorAll(".prefecture")) {
+    const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
+    for (const tile of section.querySelectorAll("a.t")) {
+      const state = STATES.find((s) => tile.classList.contains(s));
+      if (state) { counts[state] += 1; total[state] += 1; }
+    }
+    const holder = section.querySelector(".pcounts");
+    holder.innerHTML = STATES.filter((s) => counts[s]).map(
+      (s) => `<span class="count ${s}"><i class="dot ${s}"></i><b data-count="${s}">${counts[s]}</b></span>`).join("");
+  }
+  for (const s of STATES) {
+    const cell = document.querySelector(`#totals b[data-count="${s}"]`);
+    if (cell) cell.textContent = total[s];
+  }
+}
+
+function liveOverview(tree) {
+  const live = document.getElementById("live");
+  const source = new EventSource(`${tree.dataset.stream}?since=${tree.dataset.generation}`);
+  source.addEventListener("tiles", (event) => {
+    for (const tile of JSON.parse(event.data)) {
+      const element = document.getElementById(`t:${tile.k}`);
+      if (!element) continue;  // a new venue: shown at the next load
+      element.className = `t ${tile.c}`;
+      element.dataset.changed = String(Date.now());
+    }
+    recount();
+    window.boardTileUpdates = (window.boardTileUpdates || 0) + 1;
+  });
+  source.addEventListener("reload", () => window.location.reload());
+  source.onopen = () => { live.classList.remove("stale"); live.textContent = live.dataset.on; };
+  source.onerror = () => { live.classList.add("stale"); live.textContent = live.dataset.off; };
+}
+
+function liveRollCall(table) {
+  const source = new EventSource(table.dataset.stream);
+  const status = document.getElementById("rollcall-status");
+  const summary = document.getElementById("rollcall-summary");
+  const fill = (data) => {
+    for (const row of data.rows) {
+      const tr = document.getElementById(`r:${row.venue}`);
+      if (!tr) continue;
+      tr.className = row.answered ? (row.verdict || "unknown") : (data.done ? "silent" : "waiting");
+      tr.querySelector(".answered").textContent = row.answered ? table.dataset.yes
+        : (data.done ? table.dataset.silent : table.dataset.waiting);
+      tr.querySelector(".verdict").textContent = row.verdict || "";
+      tr.querySelector(".failed").textContent = (row.failed_items || []).join(", ");
+      tr.querySelector(".seconds").textContent = row.seconds == null ? "" : String(row.seconds);
+    }
+  };
+  source.addEventListener("rows", (event) => fill(JSON.parse(event.data)));
+  source.addEventListener("done", (event) => {
+    const data = JSON.parse(event.data);
+    fill(data);
+    source.close();
+    status.querySelector("b").textContent = status.dataset.done;
+    if (data.summary) {
+      let text = summary.dataset.template;
+      for (const [key, value] of Object.entries(data.summary)) text = text.replace(`{${key}}`, value);
+      summary.textContent = text;
+    }
+    table.dataset.finished = "1";
+  });
+}
+
+function countdown() {
+  const element = document.querySelector(".countdown");
+  if (!element) return;
+  const start = Date.parse(element.dataset.start);
+  const tick = () => {
+    let left = Math.max(0, Math.round((start - Date.now()) / 1000));
+    const days = Math.floor(left / 86400); left %= 86400;
+    const hh = String(Math.floor(left / 3600)).padStart(2, "0");
+    const mm = String(Math.floor((left % 3600) / 60)).padStart(2, "0");
+    const ss = String(left % 60).padStart(2, "0");
+    element.textContent = `${days ? days + "d " : ""}${hh}:${mm}:${ss}`;
+  };
+  tick();
+  setInterval(tick, 1000);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const tree = document.getElementById("tree");
+  if (tree) liveOverview(tree);
+  const rows = document.getElementById("rollcall-rows");
+  if (rows && rows.dataset.stream) liveRollCall(rows);
+  countdown();
+});

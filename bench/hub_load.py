@@ -349,6 +349,7 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=120.0, help="Longest wait for the hub to catch up.")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--json", type=Path, help="Also write the results here.")
+    parser.add_argument("--keep", type=Path, help="Work in this (new) directory and keep it: logs, database.")
     args = parser.parse_args()
     if shutil.which("mosquitto_sub") is None:
         sys.exit("mosquitto_sub is not installed (Debian package mosquitto-clients)")
@@ -360,6 +361,11 @@ def main() -> None:
         "runs": [],
     }
     for kind in kinds:
+        if args.keep is not None:  # the hub's log and database stay for a look afterwards
+            directory = args.keep / kind
+            directory.mkdir(parents=True, exist_ok=False)
+            results["runs"].append(run_database(kind, args, directory))
+            continue
         with tempfile.TemporaryDirectory(prefix=f"hub-load-{kind}-") as directory:
             results["runs"].append(run_database(kind, args, Path(directory)))
     for run in results["runs"]:

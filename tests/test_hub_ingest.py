@@ -140,7 +140,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     try:
         for key in FLEET:
             topic = f"vc/{key}/availability"
-            watcher.wait_for(lambda m, t=topic: m.topic == t and m.payload == b"online", timeout=30)
+            watcher.wait_for(lambda m, t=topic: m.topic == t and m.payload == b"online", timeout=90)
         yield fleet
     finally:
         for agent in agents.values():

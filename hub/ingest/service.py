@@ -52,6 +52,9 @@ SILENCE_EVERY_S = 1.0
 GAPS_EVERY_S = 2.0
 HEARTBEAT_EVERY_S = 5.0
 SUMMARIES_EVERY_S = 30.0
+# After a (re)connect the silence watcher waits until the session's backlog is in, but no longer than
+# this: a hub that never catches up must still notice venues that really went quiet.
+SILENCE_HOLD_MAX_S = 300.0
 REJECTION_LOGS_PER_MINUTE = 20  # per reason; the count is always exact, the log is bounded
 RETRY_MAX_S = 30.0
 
@@ -119,6 +122,12 @@ class IngestService:
             private_filters=(self.backfill.reply_filter,),
         )
         self.started_at = clock()
+        # Set at each (re)connect and whenever a batch comes back full, cleared once one comes back short
+        # with the queue empty: until then the broker is still handing over what it queued for this
+        # session (while the hub was down, or faster than it stores), and a venue whose messages are
+        # among them is not silent. The queue alone does not show it: Receive Maximum keeps most of a
+        # backlog at the broker.
+        self._catching_up_since: float | None = None
 
     # -- counters ----------------------------------------------------------------------------------------
     def count(self, name: str, n: int = 1) -> None:
@@ -130,7 +139,9 @@ class IngestService:
 
     # -- retained snapshot ---------------------------------------------------------------------------------
     def _on_session(self, _session_present: bool) -> None:
-        """After every (re)connect: read the retained state once more (another thread; one at a time)."""
+        """After every (re)connect: read the retained state once more (another thread; one at a time),
+        and hold the silence watcher until the session's backlog has been taken in."""
+        self._catching_up_since = time.monotonic()
         with self._snapshot_lock:
             if self._snapshot_running:
                 self._snapshot_again = True
@@ -259,7 +270,9 @@ class IngestService:
     def _periodic(self, due: dict[str, float]) -> None:
         now = time.monotonic()
         try:
-            if now >= due["silence"]:
+            catching_up = self._catching_up_since
+            holding = catching_up is not None and now - catching_up < SILENCE_HOLD_MAX_S
+            if now >= due["silence"] and not holding:
                 due["silence"] = now + SILENCE_EVERY_S
                 outcome = self.store.sweep_silence(self._heard_until())
                 self._merge(outcome)
@@ -292,6 +305,11 @@ class IngestService:
             batch = self._take_batch()
             if batch:
                 self._process(batch)
+            if len(batch) >= BATCH_MAX:
+                if self._catching_up_since is None:  # behind: the broker holds more than the queue shows
+                    self._catching_up_since = time.monotonic()
+            elif self.queue.empty():
+                self._catching_up_since = None  # the backlog is in: silence may be judged again
             if not self._stop_store.is_set():
                 self._periodic(due)
         with contextlib.suppress(Exception):

@@ -380,43 +380,6 @@ class Store:
             connection.execute(self._sql_touch, rows)
 
     # -- state -------------------------------------------------------------------------------------------
-    def transition(
-        self,
-        connection: Connection,
-        key: str,
-        new: str,
-        at: datetime,
-        reason: str,
-        outcome: Outcome,
-        only_from: tuple[str, ...] | None = None,
-        extra_guard: Any = None,
-    ) -> bool:
-        """Move `key` to `new` if its state is still what was read; record it once across processes."""
-        current = connection.execute(select(venue_t.c.state).where(venue_t.c.key == key)).scalar_one_or_none()
-        if current is None or current == new or (only_from is not None and current not in only_from):
-            if current is not None:
-                self._state[key] = current
-            return False
-        condition = and_(venue_t.c.key == key, venue_t.c.state == current)
-        if extra_guard is not None:
-            condition = and_(condition, extra_guard)
-        changed = connection.execute(
-            update(venue_t)
-            .where(condition)
-            .values(state=new, state_since=at, changed_at=self.clock())
-            .returning(venue_t.c.key)
-        ).first()
-        if changed is None:
-            return False
-        connection.execute(
-            self._dialect.insert(transition_t).values(venue_key=key, previous=current, state=new, at=at, reason=reason)
-        )
-        self._state[key] = new
-        outcome.transitions.append(Transition(key, current, new, at, reason))
-        outcome.count("transitions")
-        log.info(log_text("venue.state_changed", venue=key, previous=current, state=new))
-        return True
-
     def silence_limit(self, status_interval_s: float | None) -> timedelta:
         interval = status_interval_s or self.hub.default_status_interval_s
         return timedelta(seconds=self.hub.silent_after_intervals * interval)
@@ -463,6 +426,17 @@ class Store:
                 self._move(row, "online", heard[key][0], "heard", changes)
                 dirty.add(key)
             self._state[key] = row["state"]
+        self._write_states(connection, rows, sorted(dirty), changes, outcome)
+
+    def _write_states(
+        self,
+        connection: Connection,
+        rows: dict[str, dict[str, Any]],
+        dirty: list[str],
+        changes: list[Transition],
+        outcome: Outcome,
+    ) -> None:
+        """Write the changed rows back (one executemany) and record the transitions (one more)."""
         if dirty:
             connection.execute(
                 self._sql_write_state,
@@ -475,7 +449,7 @@ class Store:
                         "b_availability_at": rows[key]["availability_at"],
                         "b_changed": rows[key]["changed_at"],
                     }
-                    for key in sorted(dirty)
+                    for key in dirty
                 ],
             )
         if changes:
@@ -656,23 +630,40 @@ class Store:
         now = self.clock() if heard_until is None else min(self.clock(), heard_until)
         with self.engine.begin() as connection:
             # Only venues unheard for longer than the shortest limit any venue has are read (the
-            # database filters, by the index-free but cheap comparison, rather than 10,000 rows coming
-            # back each second); each is then judged by its own interval.
+            # database filters, rather than 10,000 rows coming back each second); each is then judged
+            # by its own interval. They are read FOR UPDATE on PostgreSQL (SQLite holds its write lock),
+            # so the decision cannot be overtaken by a message another process stores meanwhile, and
+            # written back with one executemany however many venues fell silent at once (a dead bridge).
             shortest = connection.execute(select(func.min(venue_t.c.status_interval_s))).scalar()
             default = self.hub.default_status_interval_s
             cutoff = now - self.silence_limit(min(shortest, default) if shortest else default)
             reference = func.coalesce(venue_t.c.last_seen, venue_t.c.availability_at, type_=UtcDateTime())
-            online = connection.execute(
+            query = (
                 select(
-                    venue_t.c.key, venue_t.c.last_seen, venue_t.c.availability_at, venue_t.c.status_interval_s
-                ).where(venue_t.c.state == "online", or_(reference.is_(None), reference < cutoff))
-            ).all()
-            for row in online:
-                reference = row.last_seen or row.availability_at
-                if reference is not None and now - reference <= self.silence_limit(row.status_interval_s):
+                    venue_t.c.key,
+                    venue_t.c.state,
+                    venue_t.c.state_since,
+                    venue_t.c.availability,
+                    venue_t.c.availability_at,
+                    venue_t.c.last_seen,
+                    venue_t.c.status_interval_s,
+                    venue_t.c.changed_at,
+                )
+                .where(venue_t.c.state == "online", or_(reference.is_(None), reference < cutoff))
+                .order_by(venue_t.c.key)
+            )
+            if self._dialect is postgresql:
+                query = query.with_for_update()
+            rows: dict[str, dict[str, Any]] = {}
+            changes: list[Transition] = []
+            for found in connection.execute(query):
+                row = dict(found._mapping)
+                seen = row["last_seen"] or row["availability_at"]
+                if seen is not None and now - seen <= self.silence_limit(row["status_interval_s"]):
                     continue
-                guard = venue_t.c.last_seen.is_(None) if row.last_seen is None else venue_t.c.last_seen == row.last_seen
-                self.transition(connection, row.key, "silent", now, "silence", outcome, ("online",), guard)
+                self._move(row, "silent", now, "silence", changes)
+                rows[row["key"]] = row
+            self._write_states(connection, rows, sorted(rows), changes, outcome)
             others = dict(
                 connection.execute(select(venue_t.c.key, venue_t.c.state).where(venue_t.c.state != "online")).all()
             )

@@ -19,6 +19,7 @@ from agent.mqtt.link import BrokerLink
 from agent.outbox import Outbox
 from agent.reporting.board import StatusBoard
 from agent.schedule.keeper import ScheduleKeeper
+from agent.snapshot.latest_frame import LatestFrame
 from contract.payloads import VenueRef, utc_now
 from contract.topics import VenueTopics
 
@@ -36,6 +37,7 @@ class AgentContext:
     topics: VenueTopics = field(init=False)
     link: BrokerLink | None = None
     router: CommandRouter | None = None
+    latest_frame: LatestFrame = field(default_factory=LatestFrame)  # for uplink snapshots
 
     def __post_init__(self) -> None:
         self.address(self.settings)

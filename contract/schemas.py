@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from contract.payloads import PUBLISHED_MODELS
+from contract.snapshot import Snapshot
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 
@@ -17,7 +18,7 @@ SCHEMA_DIR = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 def render_schemas() -> dict[str, str]:
     """File name → JSON Schema text, for every published payload."""
     rendered = {}
-    for kind, model in PUBLISHED_MODELS.items():
+    for kind, model in {**PUBLISHED_MODELS, "snapshot": Snapshot}.items():
         schema = model.model_json_schema(by_alias=True, mode="serialization")
         schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"venue-agent/{kind}"} | schema
         rendered[f"{kind}.schema.json"] = json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

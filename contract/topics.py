@@ -60,6 +60,10 @@ class VenueTopics:
         return f"{self.base}/{METRICS}"
 
     @property
+    def snapshot(self) -> str:
+        return f"{self.base}/{SNAPSHOT}"
+
+    @property
     def replies(self) -> str:
         """Where replies go when a command names no response topic (MQTT 3.1.1 callers)."""
         return f"{self.base}/{REPLIES}"

@@ -118,6 +118,11 @@ class VideoConfig(Strict):
         default="all", description="Network streams: `keyframes` decodes only intra frames (ffmpeg), far less CPU."
     )
     thresholds: VideoThresholds = Field(default_factory=VideoThresholds)
+    snapshots: bool = Field(
+        default=True,
+        description="Publish a small JPEG of the analysed uplink frame (retained leaf `snapshot`) at each "
+        "self-test and on `cmd/snapshot`; false where the venue forbids pictures leaving the room.",
+    )
 
 
 class AudioConfig(Strict):

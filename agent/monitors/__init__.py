@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from agent.devices.summary import DeviceSummary
 from contract.findings import Finding
 
@@ -22,6 +24,10 @@ class Reporter(Protocol):
     def set_metric(self, name: str, value: float | int | None) -> None: ...
 
     def set_device(self, name: str, summary: DeviceSummary) -> None: ...
+
+    def keep_frame(self, frame: np.ndarray) -> None:
+        """Any thread: the uplink frame just analysed, for snapshots."""
+        ...
 
     def announce(self, finding: Finding) -> None:
         """News that is no state (a device's trap): one event now, nothing kept in the status."""

@@ -39,6 +39,8 @@ def build(settings: Settings) -> list[Monitor]:
 
         def on_frame(_media_at: float, frame: np.ndarray) -> None:  # sampler thread
             metrics, previous_gray[0] = measure(frame, previous_gray[0])
+            if config.snapshots:
+                reporter.keep_frame(frame)
             now = time.monotonic()
             framing = None
             if now >= state["framing_due"]:

@@ -1,4 +1,5 @@
-"""The hub's commands and what they do here: `ping`, `schedule`, `selftest` (the roll call), `summary`.
+"""The hub's commands and what they do here: `ping`, `schedule`, `selftest` (the roll call), `summary`,
+`snapshot`.
 
 Each handler validates its arguments whole before doing anything (a malformed command changes
 nothing and gets an error reply naming what was wrong); the router (agent/mqtt/commands.py) turns
@@ -16,6 +17,7 @@ from agent.schedule.duties import ConferenceDuties
 from agent.schedule.ticker import TimelineTicker
 from agent.selftest.coalesce import QueueFull
 from agent.selftest.runner import SelftestRunner
+from agent.snapshot.publish import SnapshotUnavailable, make_snapshot, publish_snapshot
 from contract.payloads import utc_now
 
 SELFTEST_ARGS = {"framing", "conference_id"}
@@ -35,6 +37,7 @@ class HubCommands:
         router.register("schedule", self.schedule)
         router.register("selftest", self.selftest)
         router.register("summary", self.summary)
+        router.register("snapshot", self.snapshot)
 
     async def ping(self, args: dict[str, Any]) -> dict[str, Any]:
         context = self.context
@@ -92,3 +95,22 @@ class HubCommands:
         if summary is None:
             raise CommandArgumentError(f"no summary of conference {conference_id!r} is kept here")
         return summary
+
+    async def snapshot(self, args: dict[str, Any]) -> dict[str, Any]:
+        """cmd/snapshot {}: publish the newest analysed uplink frame now (the patrol wall, Art. 19)."""
+        if args:
+            raise CommandArgumentError("cmd/snapshot takes no arguments")
+        current = self.context.schedule.timeline.current(self.context.clock())
+        try:
+            snapshot = make_snapshot(self.context, "command", conference_id=current[0].id if current else None)
+        except SnapshotUnavailable as exc:
+            raise CommandArgumentError(str(exc)) from None
+        publish_snapshot(self.context, snapshot)
+        return {
+            "published": self.context.topics.snapshot,
+            "id": snapshot.id,
+            "ts": snapshot.ts.isoformat(),
+            "width": snapshot.width,
+            "height": snapshot.height,
+            "bytes": len(snapshot.jpeg_bytes()),
+        }

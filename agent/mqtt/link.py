@@ -92,6 +92,7 @@ class BrokerLink:
         self._wake = asyncio.Event()
         self._handed: dict[int, int] = {}  # paho mid -> outbox key (see Outbox.next_to_send)
         self._acked: list[int] = []
+        self._latest: dict[str, bytes] = {}  # retained messages of which only the newest matters
         self.connected = False
         self.last_error: str | None = None
         self.rejected = 0  # outbox messages the broker refused (PUBACK with a failure reason)
@@ -158,6 +159,8 @@ class BrokerLink:
         self._client.publish(self.topics.availability, b"online", qos=1, retain=True)
         self._client.subscribe([(self.topics.command_filter, 1), (self.topics.status, 1)])
         self._client.publish(self.topics.status, self._status_payload(), qos=1, retain=True)
+        for topic, payload in self._latest.items():
+            self._client.publish(topic, payload, qos=1, retain=True)
         self._wake.set()
 
     def _connect_failed(self) -> None:
@@ -258,6 +261,13 @@ class BrokerLink:
         """Retained snapshot; only the latest matters, so it bypasses the outbox."""
         if self.connected:
             self._client.publish(self.topics.status, payload, qos=1, retain=True)
+
+    def publish_latest(self, topic: str, payload: bytes) -> None:
+        """A retained message of which only the newest matters (the uplink snapshot): sent now when
+        connected, else kept — the newest per topic — and sent at the next connection."""
+        self._latest[topic] = payload
+        if self.connected:
+            self._client.publish(topic, payload, qos=1, retain=True)
 
     def reply(self, topic: str, payload: bytes, correlation: bytes | None) -> None:
         properties = None

@@ -6,6 +6,8 @@ call count feeds its Art. 3 duration, so the record sees exactly what the status
 
 from __future__ import annotations
 
+import numpy as np
+
 from agent.context import AgentContext
 from agent.devices.summary import DeviceSummary
 from agent.messages import AGENT_MESSAGES
@@ -57,6 +59,10 @@ class FindingReporter:
             verdict=finding.verdict,
             data={"value": finding.value, "subject": finding.subject},
         )
+
+    def keep_frame(self, frame: np.ndarray) -> None:
+        """Any thread (the video sampler's): the newest analysed frame, kept small for snapshots."""
+        self.context.latest_frame.keep(frame)
 
     def set_metric(self, name: str, value: float | int | None) -> None:
         self.context.board.set_metric(name, value)

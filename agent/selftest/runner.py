@@ -7,6 +7,7 @@ daemon the monitors' fresh verdicts stand in for a second opening of the capture
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from agent.context import AgentContext
@@ -16,9 +17,12 @@ from agent.reporting.events import EventLog
 from agent.selftest.coalesce import CoalescingRunner
 from agent.selftest.report import summary as selftest_summary
 from agent.selftest.suite import run_selftest
+from agent.snapshot.publish import SnapshotUnavailable, make_snapshot, publish_snapshot
 from contract.conference import Conference
 from contract.findings import Finding, Verdict
 from contract.payloads import SelftestReport, Severity, to_json, utc_now
+
+log = logging.getLogger(__name__)
 
 MAX_WAITING_SELFTESTS = 4  # distinct (trigger, conference, framing) requests queued behind a run
 SEVERITY_OF_REPORT = {"fail": Severity.CRITICAL, "warn": Severity.WARNING}
@@ -52,8 +56,21 @@ class SelftestRunner:
         context.outbox.append(Kind.SELFTEST, context.topics.selftest, lambda _seq: payload, retain=True)
         self.last = selftest_summary(report)
         self._raise(report, trigger)
+        self._snapshot(report)
         context.board.changed.set()
         return report.model_dump(mode="json", by_alias=True)
+
+    def _snapshot(self, report: SelftestReport) -> None:
+        """The uplink picture the self-test judged, beside its report (where the venue allows pictures)."""
+        video = self.context.settings.video
+        if video is None or not video.snapshots:
+            return
+        try:
+            snapshot = make_snapshot(self.context, "selftest", report.id, report.conference_id)
+        except SnapshotUnavailable as exc:
+            log.info("no snapshot with self-test %s: %s", report.id, exc)
+            return
+        publish_snapshot(self.context, snapshot)
 
     def _raise(self, report: SelftestReport, trigger: str) -> None:
         """One critical event per failed item, then one for the run with its counts."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,41 @@ def read_file(source: AudioSource, seconds: float | None = None) -> tuple[np.nda
     if source.channel >= data.shape[1]:
         raise AudioSourceError(f"{source.spec}: has {data.shape[1]} channel(s), channel {source.channel} asked for")
     return np.ascontiguousarray(data[:, source.channel]), int(rate)
+
+
+def read_file_blocks(
+    source: AudioSource, seconds: float | None = None, block_s: float = 10.0
+) -> tuple[Iterator[np.ndarray], int]:
+    """The chosen channel of a sound file as mono float32 blocks of `block_s`, and the rate.
+
+    Bounded memory whatever the file's length (an hour at 48 kHz is 690 MB as float32): what
+    `probe audio FILE` should read a whole file with. The file is checked as `read_file` checks
+    it before the first block is handed out.
+    """
+    path = Path(source.spec)
+    if not path.exists():
+        raise AudioSourceError(f"{source.spec}: no such file")
+    try:
+        info = soundfile.info(str(path))
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise AudioSourceError(f"{source.spec}: not a readable sound file: {exc}") from None
+    rate = int(info.samplerate)
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioSourceError(f"{source.spec}: sample rate {rate} Hz, the checks need {MIN_RATE}–{MAX_RATE} Hz")
+    if source.channel >= info.channels:
+        raise AudioSourceError(f"{source.spec}: has {info.channels} channel(s), channel {source.channel} asked for")
+    frames = -1 if seconds is None else int(seconds * rate)
+
+    def blocks() -> Iterator[np.ndarray]:
+        try:
+            for block in soundfile.blocks(
+                str(path), blocksize=max(1, int(block_s * rate)), frames=frames, dtype="float32", always_2d=True
+            ):
+                yield np.ascontiguousarray(block[:, source.channel])
+        except (RuntimeError, soundfile.LibsndfileError) as exc:
+            raise AudioSourceError(f"{source.spec}: not a readable sound file: {exc}") from None
+
+    return blocks(), rate
 
 
 class LiveInput:

@@ -100,7 +100,10 @@ async def snapshot_image(request: Request) -> Response:
     return Response(
         found[1],
         media_type="image/jpeg",
-        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },  # no other account reads it from a cache
     )
 
 

@@ -128,6 +128,7 @@ class IngestService:
         # among them is not silent. The queue alone does not show it: Receive Maximum keeps most of a
         # backlog at the broker.
         self._catching_up_since: float | None = None
+        self._snapshot_taken = False  # set once this process has read the retained state
 
     # -- counters ----------------------------------------------------------------------------------------
     def count(self, name: str, n: int = 1) -> None:
@@ -138,10 +139,19 @@ class IngestService:
             self.count(name, n)
 
     # -- retained snapshot ---------------------------------------------------------------------------------
-    def _on_session(self, _session_present: bool) -> None:
-        """After every (re)connect: read the retained state once more (another thread; one at a time),
-        and hold the silence watcher until the session's backlog has been taken in."""
+    def _on_session(self, session_present: bool) -> None:
+        """After a (re)connect: hold the silence watcher until the session's backlog has been taken in,
+        and read the retained state (another thread; one at a time) — unless this process has read it
+        before and the broker kept its session: then every message since the disconnect is in the
+        session's queue, and reading 10,000 venues' retained state again after a short blip would only
+        put the hub behind (the case a loaded machine runs into: a missed keepalive, a reconnect, a
+        snapshot, more lag). What the broker dropped from an overflowing queue is the broker's loss:
+        events show as seq gaps, each status is replaced by the venue's next, and silence catches a
+        venue whose Will was dropped."""
         self._catching_up_since = time.monotonic()
+        if session_present and self._snapshot_taken:
+            self.count("snapshot_skipped")
+            return
         with self._snapshot_lock:
             if self._snapshot_running:
                 self._snapshot_again = True
@@ -154,6 +164,7 @@ class IngestService:
             try:
                 read = read_retained(self.settings.broker, self.hub, self.password, self.queue.put, self._stop_snapshot)
                 self.count("snapshot_read", read)
+                self._snapshot_taken = True
             except Exception:
                 log.exception("reading the retained state failed")
             with self._snapshot_lock:

@@ -81,6 +81,16 @@ class Outcome:
         self.counts[name] = self.counts.get(name, 0) + n
 
 
+def _by_key(row: dict[str, Any]) -> str:
+    """Rows that update venues go in key order: two hub processes on PostgreSQL then lock the venue
+    rows they share in the same order (fewer deadlocks; one that happens is retried as transient)."""
+    return row["b_key"]
+
+
+def _by_venue(row: dict[str, Any]) -> str:
+    return row["venue_key"]
+
+
 def merged_contacts(reported: dict[str, Any] | None, inventory: dict[str, Any] | None) -> dict[str, Any]:
     """The venue's own contacts with each role the office filed replacing the venue's."""
     return {**(reported or {}), **(inventory or {})}
@@ -312,7 +322,7 @@ class Store:
                     previous = heard.get(key)
                     heard[key] = (max(at, previous[0]) if previous else at, live or bool(previous and previous[1]))
             if venue_rows:
-                connection.execute(self._sql_venue_fields, venue_rows)
+                connection.execute(self._sql_venue_fields, sorted(venue_rows, key=_by_key))
             if statuses:
                 changed_at = self.clock()
                 connection.execute(
@@ -325,12 +335,12 @@ class Store:
                             "b_failing": row["failing"],
                             "b_changed": changed_at,
                         }
-                        for row in statuses.values()
+                        for row in sorted(statuses.values(), key=_by_venue)
                     ],
                 )
-                connection.execute(self._sql_status, list(statuses.values()))
+                connection.execute(self._sql_status, sorted(statuses.values(), key=_by_venue))
             if metrics:
-                connection.execute(self._sql_metrics, list(metrics.values()))
+                connection.execute(self._sql_metrics, sorted(metrics.values(), key=_by_key))
             if events:
                 self._insert_events(connection, list(events.values()), outcome)
             if selftests:
@@ -377,7 +387,7 @@ class Store:
                 rows.append({"b_key": key, "b_heard": at})
                 self._last_seen_written[key] = at
         if rows:
-            connection.execute(self._sql_touch, rows)
+            connection.execute(self._sql_touch, sorted(rows, key=_by_key))
 
     # -- state -------------------------------------------------------------------------------------------
     def silence_limit(self, status_interval_s: float | None) -> timedelta:

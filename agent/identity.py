@@ -11,16 +11,9 @@ from contract.payloads import VenueRef
 
 
 def venue_ref(settings: Settings) -> VenueRef:
-    """The venue's place in the administrative tree, as every payload names it."""
-    venue = settings.venue
-    return VenueRef(
-        province=venue.province,
-        prefecture=venue.prefecture,
-        county=venue.county,
-        id=venue.id,
-        name=venue.name,
-        level=venue.level,
-    )
+    """The venue's place in the administrative tree, as every payload names it: what the `[venue]`
+    table says of each field the contract's VenueRef has (the level is derived from the county)."""
+    return VenueRef.model_validate({name: getattr(settings.venue, name) for name in VenueRef.model_fields})
 
 
 def client_id_for(settings: Settings) -> str:

@@ -117,8 +117,8 @@ class Writing:
         store, batch = self._store, self._batch
         db = store.require()
         if not db.in_transaction:
+            batch.floor = store.max_row_id  # first: a BEGIN that fails must not leave the previous floor
             db.execute("BEGIN IMMEDIATE")
-            batch.floor = store.max_row_id
             if self._defer is not None and not batch.write_back:
                 self._defer(self.commit)
         message.row_id = rows.insert(db, message)

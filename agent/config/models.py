@@ -15,9 +15,9 @@ from agent.config.devices import SnmpConfig, SshConfig
 from agent.config.paths import LocalPath
 from contract.broker import PREFECTURE_LEVEL, SEGMENT_PATTERN, BrokerConfig, Segment, Strict
 from contract.conference import MAX_CONFERENCES, Conference
-from probes.audio import AudioThresholds
+from probes.audio_thresholds import AudioThresholds
 from probes.net import NetThresholds
-from probes.video import VideoThresholds
+from probes.video_thresholds import VideoThresholds
 
 
 class VenueConfig(Strict):

@@ -46,6 +46,7 @@ def assert_agrees(result: subprocess.CompletedProcess[str], expected: int) -> No
     assert (match[1], int(match[2]), result.returncode) == (WORDS[expected], expected, expected), first
 
 
+@pytest.mark.timeout(400)  # several CLI runs, each a Python importing the agent
 def test_probe_video_words_and_exit_codes(tmp_path):
     """A well-exposed photograph with one face in the front row: framing warns (advisory), OK 0."""
     cv2.imwrite(str(tmp_path / "astronaut.png"), photo("astronaut"))
@@ -62,6 +63,7 @@ def test_probe_video_words_and_exit_codes(tmp_path):
 
 
 @needs_espeak
+@pytest.mark.timeout(400)  # several CLI runs, each a Python importing the agent
 def test_probe_audio_words_and_exit_codes(tmp_path):
     clean = write(tmp_path / "room.wav", room())
     hum = write(tmp_path / "hum.wav", with_hum(speech(), -20.0))
@@ -89,6 +91,7 @@ def test_probe_net_words_and_exit_codes(drop_every, expected):
     assert_agrees(result, expected)
 
 
+@pytest.mark.timeout(400)  # several CLI runs, each a Python importing the agent
 def test_probe_snmp_words_and_exit_codes():
     with SnmpSimulator() as simulator:
         target = f"127.0.0.1:{simulator.port}"

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from rich.cells import cell_len
 
 from contract.findings import Finding, Message, Verdict
@@ -72,6 +73,7 @@ def assert_fits(text: str) -> None:
     assert not too_wide, too_wide[:3]
 
 
+@pytest.mark.timeout(400)  # several CLI runs, each a Python importing the agent
 def test_status_leads_with_the_problems_and_cuts_no_name(broker, hub, tmp_path):
     config = write_config(tmp_path, broker.url)
     hub.client.publish(f"{BASE}/availability", b"online", qos=1, retain=True).wait_for_publish(5)
@@ -96,6 +98,7 @@ def test_status_leads_with_the_problems_and_cuts_no_name(broker, hub, tmp_path):
     assert "40 ok row(s) not shown" in quick.stdout
 
 
+@pytest.mark.timeout(400)  # several CLI runs, each a Python importing the agent
 def test_probe_snmp_names_every_port_whole_at_80_columns():
     with SnmpSimulator() as simulator:
         target = f"127.0.0.1:{simulator.port}"

@@ -19,6 +19,7 @@ from agent.cli.probe_output import PROBLEMS_OPTION
 from agent.cli.probe_snmp import probe_snmp
 from agent.cli.probe_ssh import probe_ssh
 from agent.cli.probe_video import probe_video
+from agent.cli.quiet import keep_libraries_off_the_terminal
 from agent.cli.usage import NagiosGroup
 from agent.config import ConfigError, Settings, load_config
 from agent.config.secrets import SecretError, resolve_password
@@ -46,8 +47,11 @@ def _load_or_exit(path: Path) -> Settings:
 
 @click.group(cls=NagiosGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="venue-agent")
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """Monitoring agent of a government video-conference branch venue (吉林省 2013 办法)."""
+    if context.invoked_subcommand != "run":  # the daemon logs to the journal; a command prints verdicts
+        keep_libraries_off_the_terminal()
 
 
 @main.command()

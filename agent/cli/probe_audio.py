@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from agent.cli.audio_plot import draw_plot
+from agent.cli.messages import usage_error
 from agent.cli.probe_output import PROBLEMS_OPTION, exit_code, findings_json, print_findings, print_metrics
 from agent.sampling.audio import AudioSample, listen
 from probes.audio import AudioThresholds
@@ -58,18 +59,18 @@ def probe_audio(
     Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     """
     if seconds <= 0 or rate <= 0:
-        raise click.UsageError("--seconds and --rate must be positive")
+        raise usage_error("cli.positive", options="--seconds, --rate")
     thresholds = AudioThresholds(mains_hz=float(mains_hz))
     sample = listen(source, seconds, channel, rate, thresholds)
     drawn = plot is None or not len(sample.samples) or draw_plot(sample.samples, sample.rate, thresholds.mains_hz, plot)
     if not drawn:
-        raise click.UsageError(f"cannot write the plot to {plot}")
+        raise usage_error("cli.write_failed", what="plot", what_zh="图", path=plot)
     report = report_json(sample)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         raise SystemExit(exit_code(sample.findings))
     console = Console()
     code = print_findings(console, sample.findings, problems_only)
-    if not problems_only:
+    if not problems_only and report["metrics"]:  # nothing measured: the findings said why
         print_metrics(console, f"{source}: {report['seconds']} s at {sample.rate} Hz", report["metrics"])
     raise SystemExit(code)

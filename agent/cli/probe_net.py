@@ -8,6 +8,7 @@ import json
 import click
 from rich.console import Console
 
+from agent.cli.messages import bad_parameter
 from agent.cli.probe_output import PROBLEMS_OPTION, exit_code, findings_json, print_findings, print_metrics
 from collectors.net.path import icmp_echo, tcp_port, udp_echo
 from probes.net import NetThresholds, judge_path, judge_port
@@ -19,9 +20,9 @@ def parse_ports(text: str) -> list[int]:
     try:
         ports = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise click.BadParameter(f"{text!r}: give ports as numbers separated by commas, e.g. 5060,1720") from None
+        raise bad_parameter("cli.ports_not_numbers", text=repr(text)) from None
     if any(not 0 < port < 65536 for port in ports):
-        raise click.BadParameter(f"{text!r}: ports are 1–65535")
+        raise bad_parameter("cli.ports_range", text=repr(text))
     return ports
 
 

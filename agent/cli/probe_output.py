@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from agent.cli.messages import bad_parameter, usage_error
 from agent.cli.problems_first import Row, measured, overall, print_rows, summary
 from agent.cli.verdicts import code, is_advisory
 from contract.findings import Finding, Verdict
@@ -91,7 +92,7 @@ def split_host_port(text: str, default_port: int) -> tuple[str, int]:
             host, port = text.split(":")
             return host, int(port)
     except ValueError:
-        raise click.BadParameter(f"{text!r}: expected HOST or HOST:PORT", param_hint="HOST[:PORT]") from None
+        raise bad_parameter("cli.host_port", "HOST[:PORT]", text=repr(text)) from None
     return text, default_port
 
 
@@ -100,5 +101,5 @@ def env_secret(variable: str | None, option: str) -> str | None:
     if variable is None:
         return None
     if variable not in os.environ:
-        raise click.UsageError(f"{option}: environment variable {variable} is not set")
+        raise usage_error("cli.env_unset", option=option, variable=variable)
     return os.environ[variable]

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from agent.cli.messages import usage_error
 from agent.cli.probe_output import (
     PROBLEMS_OPTION,
     env_secret,
@@ -194,7 +195,7 @@ def probe_snmp(
     host, port = split_host_port(host_port, 161)
     version = version or ("3" if v3_user else "2c")
     if version == "3" and not v3_user:
-        raise click.UsageError("SNMPv3 needs --v3-user")
+        raise usage_error("cli.v3_user")
     target = SnmpTarget(
         host=host,
         port=port,
@@ -211,7 +212,7 @@ def probe_snmp(
     try:
         reading = asyncio.run(probe(target, profile, twice_after_s))
     except ProfileError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise usage_error("cli.bad_source", detail=exc) from None
     findings = judge(host_port, reading, DeviceThresholds(), uplink)
     code = exit_code(findings)
     if as_json:

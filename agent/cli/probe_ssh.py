@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from agent.cli.messages import usage_error
 from agent.cli.probe_output import (
     PROBLEMS_OPTION,
     env_secret,
@@ -139,7 +140,7 @@ def probe_ssh(
     Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     """
     if password_env is None and key_file is None:
-        raise click.UsageError("give --password-env VAR or --key FILE")
+        raise usage_error("cli.ssh_login")
     password = env_secret(password_env, "--password-env")
     host, port = split_host_port(host_port, 22)
     target = SshTarget(

@@ -9,6 +9,7 @@ import click
 import cv2
 from rich.console import Console
 
+from agent.cli.messages import usage_error
 from agent.cli.probe_output import PROBLEMS_OPTION, exit_code, findings_json, print_findings, print_metrics
 from agent.cli.video_snapshot import draw_snapshot
 from agent.sampling.video import VideoSample, sample_video
@@ -71,19 +72,19 @@ def probe_video(
     Exit codes (Art. 17 and signal only): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     """
     if rate_hz <= 0 or (max_frames is not None and max_frames < 1) or (seconds is not None and seconds <= 0):
-        raise click.UsageError("--rate, --frames and --seconds must be positive")
+        raise usage_error("cli.positive", options="--rate, --frames, --seconds")
     try:
         sample = sample_video(source, seconds, max_frames, rate_hz, VideoThresholds(), decode)
     except VideoSourceError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise usage_error("cli.bad_source", detail=exc) from None
     if snapshot is not None and sample.last_frame is not None and not cv2.imwrite(str(snapshot), draw_snapshot(sample)):
-        raise click.UsageError(f"cannot write the snapshot to {snapshot}")
+        raise usage_error("cli.write_failed", what="snapshot", what_zh="截图", path=snapshot)
     if as_json:
         click.echo(json.dumps(report_json(sample), ensure_ascii=False, indent=2))
         raise SystemExit(exit_code(sample.findings))
     console = Console()
     code = print_findings(console, sample.findings, problems_only)
-    if not problems_only:
+    if not problems_only and sample.metrics:  # nothing measured: the findings said why
         title = f"{source}: {sample.frames} frames, {sample.ms_per_frame} ms/frame analysis"
         print_metrics(console, title, sample.metrics, "value (median)")
     raise SystemExit(code)

@@ -111,6 +111,12 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Row], name_width: 
     for heading in columns[2:-1]:
         table.add_column(heading, overflow="fold", max_width=MIDDLE_WIDTH)
     table.add_column(columns[-1], overflow="fold")
+    said: dict[str, str] = {}
     for row in rows:
-        table.add_row(escape(row.name), f"[{style(row.verdict)}]{row.label or row.verdict.value}[/]", *row.cells)
+        *cells, message = row.cells
+        if row.verdict is not Verdict.OK and message in said:  # a lost source: its reason once, not four times
+            message = f"同 {escape(said[message])} / as {escape(said[message])}"
+        else:
+            said.setdefault(message, row.name)
+        table.add_row(escape(row.name), f"[{style(row.verdict)}]{row.label or row.verdict.value}[/]", *cells, message)
     return table

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from agent.cli.messages import bad_parameter, say
 from agent.cli.problems_first import Row, overall, print_rows, summary
 from agent.cli.roll_call import ask_daemon
 from agent.cli.verdicts import as_verdict, code, is_advisory
@@ -28,7 +29,7 @@ def pick_conference(settings: Settings, conference_id: str | None):
     timeline = ScheduleKeeper(settings).timeline
     if conference_id is not None:
         if conference_id not in timeline.conferences:
-            raise click.BadParameter(f"no conference {conference_id!r} in the schedule", param_hint="--conference")
+            raise bad_parameter("cli.no_conference", "--conference", conference=repr(conference_id))
         return timeline.conferences[conference_id]
     return timeline.in_focus(datetime.now(UTC))
 
@@ -87,11 +88,16 @@ def _from_daemon(settings: Settings, conference_id: str | None, framing: bool, w
     args: dict = {"framing": framing} | ({"conference_id": conference_id} if conference_id else {})
     try:
         reply = ask_daemon(settings, "selftest", args, timeout_s=wait_s)
-    except (ConnectionError, TimeoutError, SecretError) as exc:
-        click.echo(f"UNKNOWN: {exc}", err=True)
+    except TimeoutError as exc:
+        click.echo(f"UNKNOWN: {say('cli.no_reply', detail=exc)}", err=True)
+        return None
+    except (ConnectionError, SecretError) as exc:
+        click.echo(f"UNKNOWN: {say('cli.unreachable', detail=exc)}", err=True)
         return None
     if not reply.get("ok"):
         error = reply.get("error") or {}
-        click.echo(f"UNKNOWN: the daemon refused: {(error.get('message') or {}).get('en', error)}", err=True)
+        message = error.get("message") or {}
+        refused = say("cli.daemon_refused", zh=message.get("zh", error), en=message.get("en", error))
+        click.echo(f"UNKNOWN: {refused}", err=True)
         return None
     return SelftestReport.model_validate(reply["result"])

@@ -1,12 +1,8 @@
 """`venue-agent status`: what the hub sees of this venue, read back from the broker's retained messages.
 
-What is retained is whatever was last published on those topics — by this agent, an older or a
-newer one, or anyone allowed to write there — so each leaf is read as untrusted input: bytes that
-are not UTF-8, JSON nested past what the parser follows, more than `MAX_RETAINED_BYTES`, or a
-payload that is not the contract's `venue-agent/status/1` / `venue-agent/selftest/1` shape make
-the leaf unreadable. The command then says UNKNOWN with the reason and exits 3 (an `offline` venue
-stays CRITICAL, 2) — never a traceback. Fields a newer agent added within the same major version
-are tolerated.
+The leaves are read as untrusted input (agent/cli/retained.py): one that cannot be read makes the
+command say UNKNOWN with the reason and exit 3 (an `offline` venue stays CRITICAL, 2) — never a
+traceback. The screen: the summary line, the problems, then the rest (agent/cli/problems_first.py).
 """
 
 from __future__ import annotations
@@ -16,138 +12,20 @@ import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from agent.cli.messages import say
 from agent.cli.problems_first import Row, measured, print_problems, print_rest, summary
+from agent.cli.retained import fetch_retained, read_retained
 from agent.cli.venue_time import local, zone_line, zone_named
 from agent.cli.verdicts import as_verdict, code, graded, is_advisory, style
 from agent.config.models import Settings
 from agent.config.secrets import SecretError
-from agent.mqtt.brief import BriefConnection
 from contract.findings import Verdict
-from contract.payloads import SelftestReport, Status
-from contract.topics import VenueTopics
 
-MAX_RETAINED_BYTES = 1024 * 1024  # a status of a venue with many devices is tens of kilobytes
-AVAILABILITY = ("online", "offline")
-JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
-
-
-class Unreadable(ValueError):
-    """Why a retained leaf cannot be shown."""
-
-
-class _Brief(BaseModel):
-    """A conference as the status lists it (current, next)."""
-
-    model_config = ConfigDict(extra="ignore")
-    id: str
-    title: str = ""
-    start: str
-
-
-class _Summary(BaseModel):
-    """The fields of the last Art. 20 summary that the table shows."""
-
-    model_config = ConfigDict(extra="ignore")
-    conference_id: str
-    title: str | None = None
-    actual_min: float
-    allowed_min: int | None = None
-    art17_min_ok_pct: float | None = None
-    incidents: int
-    call_drops: int
-
-
-class _ConferenceShown(BaseModel):
-    """`status.conference` is free-form in the contract; this is what the table reads of it."""
-
-    model_config = ConfigDict(extra="ignore")
-    current: list[_Brief] | None = None
-    next: _Brief | None = None
-    last_summary: _Summary | None = None
-
-
-def fetch_retained(settings: Settings, timeout_s: float) -> dict[str, Any]:
-    """Connect, subscribe to the venue's retained leaves and collect them for up to `timeout_s`."""
-    topics = VenueTopics.for_venue(settings.broker.topic_prefix, settings.venue)
-    wanted = {topics.availability: "availability", topics.status: "status", topics.selftest: "selftest"}
-    received: dict[str, bytes] = {}
-    connection = BriefConnection(settings, "status")
-    connection.on_ready = lambda client: client.subscribe([(topic, 1) for topic in wanted])
-
-    def on_message(client, userdata, message):  # paho's thread: keep the bytes, read them later
-        leaf = wanted.get(message.topic)
-        if leaf is None:
-            return
-        received[leaf] = bytes(message.payload)
-        if len(received) == len(wanted):
-            connection.done.set()
-
-    connection.client.on_message = on_message
-    connection.run(timeout_s, keepalive_s=10)
-    return {"topic": topics.base, **read_retained(received)}
-
-
-def read_retained(received: dict[str, bytes]) -> dict[str, Any]:
-    """Each leaf as shown (text for availability, JSON for status and selftest); what cannot be
-    read is left out and its reason put under `problems`."""
-    found: dict[str, Any] = {}
-    problems: dict[str, str] = {}
-    for leaf, payload in received.items():
-        try:
-            found[leaf] = _read_leaf(leaf, payload)
-        except Unreadable as exc:
-            problems[leaf] = str(exc)
-    if problems:
-        found["problems"] = problems
-    return found
-
-
-def _read_leaf(leaf: str, payload: bytes) -> Any:
-    if len(payload) > MAX_RETAINED_BYTES:
-        raise Unreadable(f"{len(payload)} bytes, more than the {MAX_RETAINED_BYTES} read")
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Unreadable(f"not UTF-8 text (byte {exc.start})") from None
-    if leaf == "availability":
-        if text not in AVAILABILITY:
-            raise Unreadable(f"{text[:40]!r} is neither 'online' nor 'offline'")
-        return text
-    try:
-        document = json.loads(text)
-    except RecursionError:
-        raise Unreadable("JSON nested too deeply") from None
-    except ValueError as exc:
-        raise Unreadable(f"not JSON ({exc})") from None
-    try:  # a "\ud800" escape is valid JSON but no text a terminal (or --json) can be given
-        json.dumps(document, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise Unreadable("holds text that is not valid Unicode (a lone surrogate escape)") from None
-    _conforms(document, Status if leaf == "status" else SelftestReport)
-    if leaf == "status" and document.get("conference") is not None:
-        _conforms(document["conference"], _ConferenceShown, "conference.")
-    return document
-
-
-def _conforms(document: Any, model: type[BaseModel], prefix: str = "") -> None:
-    """Unreadable unless `document` is `model`'s shape; keys the model does not know are allowed."""
-    if not isinstance(document, dict):
-        kind = JSON_KINDS.get(type(document), type(document).__name__)
-        raise Unreadable(f"{prefix or 'the payload '}is a JSON {kind}, not an object")
-    try:
-        model.model_validate(document)
-    except ValidationError as exc:
-        errors = [e for e in exc.errors() if e["type"] != "extra_forbidden"]
-        if errors:
-            shown = "; ".join(f"{prefix}{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in errors[:3])
-            more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-            raise Unreadable(f"not a {model.__name__} payload: {shown}{more}") from None
-    except RecursionError:
-        raise Unreadable("nested too deeply to validate") from None
+# read_retained is re-exported: the fuzz harness (fuzz/status_leaves.py) and the tests take it from here.
+__all__ = ["exit_code", "read_retained", "render", "show", "verdict_of"]
 
 
 def verdict_of(found: dict[str, Any]) -> Verdict:
@@ -175,9 +53,9 @@ def show(settings: Settings, as_json: bool, timeout_s: float, problems_only: boo
         found = fetch_retained(settings, timeout_s)
     except (ConnectionError, SecretError) as exc:
         if as_json:
-            print(json.dumps({"error": str(exc)}, ensure_ascii=False))
+            print(json.dumps({"error": str(exc), "code": "cli.unreachable"}, ensure_ascii=False))
         else:
-            print(f"UNKNOWN: {exc}", file=sys.stderr)
+            print(f"UNKNOWN: {say('cli.unreachable', detail=exc)}", file=sys.stderr)
         return 3
     exit_status = exit_code(found)
     if as_json:

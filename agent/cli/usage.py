@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from agent.cli.messages import say
+
 USAGE_EXIT = 3
 
 
@@ -20,7 +22,7 @@ def hint_line(error: click.UsageError) -> str:
     """`UNKNOWN: 用法错误 / usage error: No such option: --comunity (Possible options: --community) — see …`"""
     command = error.ctx.command_path if error.ctx is not None else "venue-agent"
     message = " ".join(error.format_message().split())
-    return f"UNKNOWN: 用法错误 / usage error: {message} — see `{command} --help`"
+    return f"UNKNOWN: {say('cli.usage')}: {message} — see `{command} --help`"
 
 
 class NagiosGroup(click.Group):

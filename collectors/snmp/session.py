@@ -93,7 +93,7 @@ MAX_WALK_ROWS = 10_000  # rows of one column in one walk; a chassis switch has a
 
 
 class SnmpError(Exception):
-    """The device did not answer usefully; `kind` is timeout, error-status or transport."""
+    """The device did not answer usefully; `kind` is timeout, auth, error-status or transport."""
 
     def __init__(self, kind: str, detail: str):
         self.kind = kind

@@ -16,10 +16,13 @@ Debian's headless chromium through chromium-driver (Selenium), signed in as a pr
    `hub.views.venues.venue_rows` — what `venue-hub venues --json` reads — over the same database, so the
    ratio says how much the page costs beyond reading the venues at all.
 2. **Event → tile**: `--changes` times a random venue's availability goes `offline` (as its Will
-   would), half a second apart; the delay is from just before the publish to the moment a
-   MutationObserver in the page sees that tile's class change (both clocks are this machine's). Each
-   venue is brought back `online` afterwards. The publish → hub receipt part is loopback (sub-ms), so
-   this is the event-reached-the-hub → tile delay, slightly pessimistic.
+   would), half a second apart; a MutationObserver in the page notes when that tile's class changes.
+   The delay measured is from the hub storing the change (`availability_transition.at`, the time it set
+   `changed_at`: the event has reached the hub) to the tile changing (both clocks are this machine's);
+   publish → tile is printed beside it, which adds however far the ingest is behind the fleet. Each venue
+   is brought back `online` afterwards.
+3. `--mode run` (default) serves the board inside `venue-hub run`, sharing its process (and GIL) with
+   the ingest; `--mode serve` runs `venue-hub run` without the board and `venue-hub serve` beside it.
 
 Targets (issue 13): first render ≤ 1 s, update p99 ≤ 2 s.
 """
@@ -99,6 +102,12 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=60)
     parser.add_argument("--loads", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument(
+        "--mode",
+        choices=("run", "serve"),
+        default="run",
+        help="run: the board inside venue-hub run; serve: venue-hub run without it plus venue-hub serve",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="board-bench-"))
     (work / "broker").mkdir()
@@ -128,7 +137,18 @@ scope = "vc/jilin/#"
         encoding="utf-8",
     )
     log = (work / "hub.log").open("wb")
-    hub = subprocess.Popen([sys.executable, "-m", "hub", "run", "-c", str(config)], stdout=log, stderr=log)
+    processes = []
+    if args.mode == "run":
+        processes.append(
+            subprocess.Popen([sys.executable, "-m", "hub", "run", "-c", str(config)], stdout=log, stderr=log)
+        )
+    else:  # the ingest without the board, the board in its own process (its own GIL)
+        ingest = work / "ingest.toml"
+        ingest.write_text(config.read_text(encoding="utf-8").replace(f'listen = "127.0.0.1:{port}"\n', ""), "utf-8")
+        for command, path in (("run", ingest), ("serve", config)):
+            processes.append(
+                subprocess.Popen([sys.executable, "-m", "hub", command, "-c", str(path)], stdout=log, stderr=log)
+            )
     fleet = None
     driver = None
     stop = threading.Event()
@@ -184,16 +204,26 @@ scope = "vc/jilin/#"
             sent[key] = time.time()
             publisher.publish(f"vc/{key}/availability", b"offline", qos=1, retain=True)
             time.sleep(0.5)
-        time.sleep(3)
-        changes = driver.execute_script("return window.tileChanges")
-        seen: dict[str, float] = {}
-        for key, css, at in changes:
-            if "offline" in css and key in sent and key not in seen:
-                seen[key] = at / 1000 - sent[key]
+
+        def offline_seen() -> dict[str, float]:
+            found: dict[str, float] = {}
+            for key, css, at in driver.execute_script("return window.tileChanges"):
+                if "offline" in css and key in sent and key not in found:
+                    found[key] = at / 1000
+            return found
+
+        deadline = time.monotonic() + 90
+        while len(seen := offline_seen()) < len(keys) and time.monotonic() < deadline:
+            time.sleep(1)
+        stored = _offline_at(engine, keys)  # when the hub stored each offline (changed_at = that time)
+        health = _get(f"{url}/healthz") or {}
+        tile_events = driver.execute_script("return window.boardTileUpdates || 0")
         for key in keys:
             publisher.publish(f"vc/{key}/availability", b"online", qos=1, retain=True)
         publisher.loop_stop()
         publisher.disconnect()
+        from_publish = {key: at - sent[key] for key, at in seen.items()}
+        seen = {key: at - stored[key] for key, at in seen.items() if key in stored}
         delays = list(seen.values())
         result = {
             "venues": args.venues,
@@ -206,6 +236,13 @@ scope = "vc/jilin/#"
             "render_over_anchor": statistics.median(first_render) / statistics.median(anchor),
             "changes": args.changes,
             "changes_seen": len(delays),
+            "mode": args.mode,
+            "feed_poll_mean_s": health.get("feed_poll_s"),
+            "stored_to_pushed_s": health.get("push_lag_s"),
+            "tile_events_in_browser": tile_events,
+            "tile_changes_in_browser": len(driver.execute_script("return window.tileChanges")),
+            "publish_to_tile_p50_s": percentile(list(from_publish.values()), 0.5) if from_publish else None,
+            "publish_to_tile_p99_s": percentile(list(from_publish.values()), 0.99) if from_publish else None,
             "delay_p50_s": percentile(delays, 0.5) if delays else None,
             "delay_p99_s": percentile(delays, 0.99) if delays else None,
             "delay_max_s": max(delays) if delays else None,
@@ -222,12 +259,30 @@ scope = "vc/jilin/#"
             driver.quit()
         if fleet is not None:
             fleet.close()
-        hub.terminate()
-        try:
-            hub.wait(30)
-        except subprocess.TimeoutExpired:
-            hub.kill()
+        for process in processes:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
         broker.close()
+
+
+def _offline_at(engine, keys: list[str]) -> dict[str, float]:
+    from sqlalchemy import select
+
+    from hub.db.models import AvailabilityTransition
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(AvailabilityTransition.venue_key, AvailabilityTransition.at).where(
+                AvailabilityTransition.venue_key.in_(keys), AvailabilityTransition.state == "offline"
+            )
+        ).all()
+    found: dict[str, float] = {}
+    for key, at in rows:
+        found[key] = max(found.get(key, 0.0), at.timestamp())
+    return found
 
 
 def _get(address: str) -> dict | None:

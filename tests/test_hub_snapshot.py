@@ -63,6 +63,15 @@ def envelope(jpeg: bytes | None = None, **fields: object) -> dict:
         value=120.0,
         threshold="60–200",
     )
+    framing = Finding(
+        check="video.framing",
+        verdict=Verdict.WARN,
+        code="video.framing.front_row",
+        message=Message(zh="前排只检测到 2 位领导", en="only 2 leaders seen in the front row"),
+        article=Article.ART15,
+        value=2,
+        threshold=3,
+    )
     return {
         "schema": "venue-agent/snapshot/1",
         "id": str(uuid.uuid4()),
@@ -72,7 +81,7 @@ def envelope(jpeg: bytes | None = None, **fields: object) -> dict:
         "width": width,
         "height": height,
         "jpeg": base64.b64encode(data).decode(),
-        "findings": [finding.model_dump(mode="json")],
+        "findings": [finding.model_dump(mode="json"), framing.model_dump(mode="json")],
     } | fields
 
 

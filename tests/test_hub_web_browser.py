@@ -271,8 +271,10 @@ def test_killing_an_agent_turns_its_tile_offline_without_a_reload(board: Board, 
     try:
         wait_until(lambda: "offline" in tile_class(browser, key) or None, 30, "the tile turning offline")
         assert browser.execute_script("return window.notReloaded") == "still here"
-        counts = browser.find_element(By.CSS_SELECTOR, '[data-prefecture="siping"] [data-count="offline"]').text
-        assert counts == "1"
+        selector = '[data-prefecture="siping"] [data-count="offline"]'  # counts are redone within a second
+        wait_until(
+            lambda: [e.text for e in browser.find_elements(By.CSS_SELECTOR, selector)] == ["1"] or None, 5, "count"
+        )
         shot(browser, "overview-offline")
     finally:
         board.restart(key)
@@ -340,7 +342,7 @@ def test_the_patrol_wall_shows_a_snapshot_per_venue_that_publishes_one(board: Bo
     for card in cards:
         image = card.find_element(By.TAG_NAME, "img")
         wait_until(lambda i=image: browser.execute_script("return arguments[0].naturalWidth", i) or None, 10, "decoded")
-        assert "第十七条" in card.text
+        assert "第十七条" in card.text and "前排只检测到 2 位领导" in card.text  # Art. 17 and the Art. 15 advisory
     shot(browser, "patrol")
     browser.get(f"{board.url}/patrol?prefecture=siping")
     assert len(browser.find_elements(By.CSS_SELECTOR, "#wall figure.card")) == 1

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import anyio
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, select
 
 from hub.config.models import HubSection
 from hub.db.models import Venue, VenueStatus
@@ -38,6 +38,7 @@ from hub.views.venues import effective_state
 log = logging.getLogger("hub.web.feed")
 
 POLL_S = 0.5
+SILENCE_EVERY_S = 2.0  # the read-time silence check reads every unheard venue: not at every poll
 OVERLAP = timedelta(seconds=2)
 HISTORY_GENERATIONS = 2400  # 20 minutes of polls with a change: a page older than that reloads
 
@@ -81,7 +82,9 @@ class TileFeed:
         self.watermark: datetime | None = None
         self.subscribers: set[asyncio.Queue[int]] = set()
         self.last_lag_s: deque[float] = deque(maxlen=10_000)  # changed_at → pushed, per tile (metrics reads it)
+        self.lag_window: deque[float] = deque(maxlen=10_000)  # the same, kept for /healthz percentiles
         self.polls = 0
+        self._silence_checked = 0.0
         self.poll_seconds = 0.0
 
     # ---- reading (worker thread) -------------------------------------------------------------
@@ -97,6 +100,10 @@ class TileFeed:
             Venue.changed_at,
             VenueStatus.overall,
         ).outerjoin(VenueStatus, VenueStatus.venue_key == Venue.key)
+
+    def _light(self):
+        """What the silence check needs: no status document, no join."""
+        return select(Venue.key, Venue.state, Venue.last_seen, Venue.status_interval_s)
 
     def _tile(self, row, now: datetime) -> Tile:
         return Tile(
@@ -121,21 +128,48 @@ class TileFeed:
         self.watermark = max(stamps) if stamps else None
 
     def read_changes(self) -> tuple[dict[str, Tile], datetime | None, list[datetime]]:
-        """New tiles of the venues that changed (and the new watermark, and their changed_at times)."""
+        """New tiles of the venues that changed (and the new watermark, and their changed_at times).
+
+        Three narrow queries rather than one with OR (which no index serves): the changed rows through
+        `ix_venue_changed_at`; the keys of venues recorded online but unheard past the shortest silence
+        limit, from `venue` alone (never touching the status documents); and the venues shown silent by
+        that correction, to see them heard again (those two every `SILENCE_EVERY_S`, from `venue` alone)."""
         now = self.clock()
         limit = self.hub.silent_after_intervals * self.hub.default_status_interval_s
         shortest = min((t.interval for t in self.tiles.values() if t.interval), default=None)
         cutoff = now - timedelta(seconds=self.hub.silent_after_intervals * shortest if shortest else limit)
         corrected = [k for k, t in self.tiles.items() if t.db_state == "online" and t.state != "online"]
-        query = self._select()
-        if self.watermark is not None:
-            stale = (Venue.state == "online") & (Venue.last_seen < cutoff)
-            conditions = [Venue.changed_at >= self.watermark - OVERLAP, Venue.changed_at.is_(None), stale]
-            if corrected:
-                conditions.append(Venue.key.in_(corrected[:5000]))
-            query = query.where(or_(*conditions))
+        silent_changes: dict[str, Tile] = {}
+        stale = (Venue.state == "online") & (Venue.last_seen < cutoff)
         with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
+            if self.watermark is None:
+                rows = connection.execute(self._select()).all()
+            else:
+                rows = connection.execute(
+                    self._select().where((Venue.changed_at >= self.watermark - OVERLAP) | Venue.changed_at.is_(None))
+                ).all()
+                light: list = []
+                if time.monotonic() - self._silence_checked >= SILENCE_EVERY_S:
+                    self._silence_checked = time.monotonic()
+                    light = list(connection.execute(self._light().where(stale)).all())
+                    fetched = {row.key for row in rows} | {row.key for row in light}
+                    missing = sorted(set(corrected) - fetched)
+                    for first in range(0, len(missing), 500):
+                        light += connection.execute(self._light().where(Venue.key.in_(missing[first : first + 500])))
+                changed_keys = {row.key for row in rows}
+                for row in light:  # silence judged at read time: only the state and last_seen can differ
+                    old = self.tiles.get(row.key)
+                    if old is None or row.key in changed_keys:
+                        continue
+                    state = effective_state(row.state, row.last_seen, row.status_interval_s, self.hub, now)
+                    if state != old.state or row.last_seen != old.last_seen:
+                        silent_changes[row.key] = replace(
+                            old,
+                            state=state,
+                            db_state=row.state,
+                            last_seen=row.last_seen,
+                            interval=row.status_interval_s,
+                        )
         changed: dict[str, Tile] = {}
         stamps: list[datetime] = []
         for row in rows:
@@ -149,6 +183,11 @@ class TileFeed:
                     stamps.append(row.changed_at)
             elif old != tile:
                 self.tiles[row.key] = replace(old, last_seen=tile.last_seen, db_state=tile.db_state)
+        for key, tile in silent_changes.items():
+            if tile.state != self.tiles[key].state:
+                changed[key] = tile
+            else:
+                self.tiles[key] = tile
         seen = [row.changed_at for row in rows if row.changed_at is not None]
         watermark = max([*seen, *([self.watermark] if self.watermark else [])], default=None)
         return changed, watermark, stamps
@@ -162,10 +201,20 @@ class TileFeed:
         self.generation += 1
         self.history.append((self.generation, tuple(changed)))
         now = self.clock()
-        self.last_lag_s.extend((now - stamp).total_seconds() for stamp in stamps)
+        lags = [(now - stamp).total_seconds() for stamp in stamps]
+        self.last_lag_s.extend(lags)
+        self.lag_window.extend(lags)
         for queue in list(self.subscribers):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(self.generation)
+
+    def lag_percentiles(self) -> dict[str, float | None]:
+        """p50/p99 of changed_at → pushed over the last 10,000 tile changes (the board's own delay)."""
+        ordered = sorted(self.lag_window)
+        if not ordered:
+            return {"p50": None, "p99": None, "count": 0}
+        pick = lambda q: round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 3)  # noqa: E731
+        return {"p50": pick(0.5), "p99": pick(0.99), "count": len(ordered)}
 
     def changed_since(self, generation: int) -> list[str] | None:
         """Keys changed after `generation`, or None when that is older than the history kept."""

@@ -42,7 +42,17 @@ async def healthz(request: Request) -> Response:
         await asyncio.to_thread(_database_answers, board)
     except Exception as exc:
         return JSONResponse({"ok": False, "database": str(exc)[:200]}, status_code=503)
-    return JSONResponse({"ok": True, "database": "ok", "venues": len(board.feed.tiles), "feed": board.feed.generation})
+    feed = board.feed
+    return JSONResponse(
+        {
+            "ok": True,
+            "database": "ok",
+            "venues": len(feed.tiles),
+            "feed": feed.generation,
+            "feed_poll_s": round(feed.poll_seconds / feed.polls, 4) if feed.polls else None,
+            "push_lag_s": feed.lag_percentiles(),
+        }
+    )
 
 
 async def metrics(request: Request) -> Response:

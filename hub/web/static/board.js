@@ -3,6 +3,7 @@
 "use strict";
 
 const STATES = ["ok", "warn", "fail", "unknown", "offline", "silent", "never"];
+let recountDue = false;
 
 function recount() {
   // Per prefecture and in total, from the tiles themselves (so the counts can never drift from them).
@@ -33,7 +34,8 @@ function liveOverview(tree) {
       element.className = `t ${tile.c}`;
       element.dataset.changed = String(Date.now());
     }
-    recount();
+    // Recounting walks every tile: at most once a second, however many changes arrive.
+    if (!recountDue) { recountDue = true; setTimeout(() => { recountDue = false; recount(); }, 1000); }
     window.boardTileUpdates = (window.boardTileUpdates || 0) + 1;
   });
   source.addEventListener("reload", () => window.location.reload());

@@ -34,4 +34,9 @@ def check(config_path: Path) -> None:
     click.echo(
         f"OK {config_path}: scope {settings.hub.scope}, database {redacted_url(settings.hub.database)}, "
         f"{len(inside)} venue(s) in the inventory{note}, {len(settings.sink)} sink(s)"
+        + (
+            f", board on {settings.web.listen} with {len(settings.web.account)} account(s)"
+            if settings.web.listen
+            else ""
+        )
     )

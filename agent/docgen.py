@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from agent.cli.messages import CLI_MESSAGES
 from agent.config.models import Settings
 from agent.messages import AGENT_MESSAGES
 from agent.selftest.suite import SELFTEST_MESSAGES
@@ -28,6 +29,7 @@ from probes.net import NET_MESSAGES
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 CATALOGS: dict[str, Catalog] = {
     "agent (events, errors, command replies)": AGENT_MESSAGES,
+    "venue-agent's command line (its own errors and notes)": CLI_MESSAGES,
     **{heading: catalog for source in SOURCES for heading, catalog in source.catalog_entries()},
     "network path to the far end (第十三条)": NET_MESSAGES,
     "clock against NTP (第十四条)": CLOCK_MESSAGES,

@@ -55,6 +55,17 @@ class Article(StrEnum):
     ART20 = "第二十条 / Art. 20"
 
 
+# Checks that advise (Art. 15 framing, Art. 16 background: the regulation asks for them, but the venue's
+# technician decides): shown and published, never graded into a venue's overall verdict, a self-test's
+# verdict or an exit code.
+ADVISORY_CHECKS = frozenset({"video.framing", "video.background"})
+
+
+def is_advisory(check: str) -> bool:
+    """True for an advisory check id, also as a status key (`check@subject`)."""
+    return check.partition("@")[0] in ADVISORY_CHECKS
+
+
 # The checks that judge Art. 17 (the uplink picture and sound), in the order people read them:
 # picture, then sound. The conference record counts their time shares; the hub's review lists them.
 ART17_CHECKS = (

@@ -12,8 +12,8 @@ from rich.table import Table
 
 from agent.cli.messages import bad_parameter, usage_error
 from agent.cli.problems_first import Row, measured, overall, print_rows, summary
-from agent.cli.verdicts import code, is_advisory
-from contract.findings import Finding, Verdict
+from agent.cli.verdicts import code
+from contract.findings import Finding, Verdict, is_advisory
 
 FINDING_COLUMNS = ("check", "verdict", "value / limit", "message")
 PROBLEMS_OPTION = click.option(

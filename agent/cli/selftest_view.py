@@ -13,12 +13,13 @@ from rich.markup import escape
 from agent.cli.messages import bad_parameter, say
 from agent.cli.problems_first import Row, overall, print_rows, summary
 from agent.cli.roll_call import ask_daemon
-from agent.cli.verdicts import as_verdict, code, is_advisory
+from agent.cli.verdicts import as_verdict, code
 from agent.config import Settings
 from agent.config.secrets import SecretError
 from agent.identity import venue_ref
 from agent.schedule.keeper import ScheduleKeeper
 from agent.selftest.suite import run_selftest
+from contract.findings import is_advisory
 from contract.payloads import SelftestReport
 
 ITEM_COLUMNS = ("item", "verdict", "value", "reason")

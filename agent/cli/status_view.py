@@ -19,10 +19,10 @@ from agent.cli.messages import say
 from agent.cli.problems_first import Row, measured, print_problems, print_rest, summary
 from agent.cli.retained import fetch_retained, read_retained
 from agent.cli.venue_time import local, zone_line, zone_named
-from agent.cli.verdicts import as_verdict, code, graded, is_advisory, style
+from agent.cli.verdicts import as_verdict, code, graded, style
 from agent.config.models import Settings
 from agent.config.secrets import SecretError
-from contract.findings import Verdict
+from contract.findings import Verdict, is_advisory
 
 # read_retained is re-exported: the fuzz harness (fuzz/status_leaves.py) and the tests take it from here.
 __all__ = ["exit_code", "read_retained", "render", "show", "verdict_of"]

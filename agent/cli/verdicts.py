@@ -16,8 +16,6 @@ from contract.findings import Verdict, worst
 NAGIOS_CODE = {Verdict.OK: 0, Verdict.WARN: 1, Verdict.FAIL: 2, Verdict.UNKNOWN: 3}
 NAGIOS_WORD = {Verdict.OK: "OK", Verdict.WARN: "WARNING", Verdict.FAIL: "CRITICAL", Verdict.UNKNOWN: "UNKNOWN"}
 STYLE = {Verdict.OK: "green", Verdict.WARN: "yellow", Verdict.FAIL: "bold red", Verdict.UNKNOWN: "magenta"}
-# Checks that advise (the regulation asks for them, but a technician decides): shown, never graded.
-ADVISORY_CHECKS = frozenset({"video.framing", "video.background"})
 
 
 def as_verdict(text: object) -> Verdict:
@@ -33,11 +31,6 @@ def as_verdict(text: object) -> Verdict:
         except ValueError:
             pass
     return Verdict.UNKNOWN
-
-
-def is_advisory(check: str) -> bool:
-    """True for an advisory check id, also as a status key (`check@subject`)."""
-    return check.partition("@")[0] in ADVISORY_CHECKS
 
 
 def graded(verdicts: Iterable[object]) -> Verdict:

@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass
 
 from agent.devices.summary import DeviceSummary
-from contract.findings import Finding, Verdict, worst
+from contract.findings import Finding, Verdict, is_advisory, worst
 from contract.payloads import TaskState
 
 
@@ -63,4 +63,5 @@ class StatusBoard:
 
     @property
     def overall(self) -> Verdict:
-        return worst([finding.verdict for finding in self.checks.values()])
+        """The worst graded verdict (advisory checks are shown in `checks`, not graded here)."""
+        return worst([finding.verdict for finding in self.checks.values() if not is_advisory(finding.check)])

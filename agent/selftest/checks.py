@@ -23,7 +23,7 @@ from collectors.net.clock import ntp_offset
 from collectors.net.path import icmp_echo, tcp_connect_echo, tcp_port, udp_echo
 from collectors.snmp.session import SnmpSession, close_engine
 from contract.conference import Conference
-from contract.findings import Article, Finding, Verdict
+from contract.findings import ADVISORY_CHECKS, Article, Finding, Verdict
 from probes.audio import AudioJudge
 from probes.clock import judge_clock
 from probes.host import disk_unreadable, judge_disk
@@ -34,7 +34,7 @@ LiveFindings = Callable[[tuple[str, ...], float], list[Finding] | None]
 ART17_VIDEO = ("video.signal", "video.brightness", "video.clarity", "video.colour")
 ART17_AUDIO = ("audio.signal", "audio.level", "audio.clarity", "audio.noise")
 PORT_NAMES = {5060: "SIP", 5061: "SIP-TLS", 1720: "H.323"}
-ADVISORY_VIDEO = ("video.framing", "video.background")
+ADVISORY_VIDEO = tuple(sorted(ADVISORY_CHECKS))  # the checks the seating check adds
 _NUMBER = re.compile(r"^\+?[0-9 #*-]+$")
 
 

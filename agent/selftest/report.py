@@ -7,7 +7,7 @@ from datetime import datetime
 
 from agent.reporting.board import finding_key
 from contract.catalog import Catalog
-from contract.findings import Finding, Verdict, worst
+from contract.findings import Finding, Verdict, is_advisory, worst
 from contract.payloads import SelftestItem, SelftestReport, VenueRef
 
 SELFTEST_MESSAGES = Catalog(
@@ -33,7 +33,6 @@ SELFTEST_MESSAGES = Catalog(
 )
 ITEM_VERDICT = {Verdict.OK: "pass", Verdict.WARN: "warn", Verdict.FAIL: "fail", Verdict.UNKNOWN: "unknown"}
 FINDING_VERDICT = {word: verdict for verdict, word in ITEM_VERDICT.items()}
-NAGIOS_CODE = {"pass": 0, "warn": 1, "fail": 2, "unknown": 3}
 
 
 def item_from(finding: Finding) -> SelftestItem:
@@ -47,10 +46,12 @@ def item_from(finding: Finding) -> SelftestItem:
 
 
 def overall(items: list[SelftestItem]) -> str:
-    """Worst item verdict; a run with no applicable item is `unknown` (nothing was shown to work)."""
-    if not items:
+    """Worst verdict of the graded items (advisory ones inform, they do not grade); a run with no
+    graded item is `unknown` (nothing was shown to work)."""
+    graded = [item for item in items if not is_advisory(item.check)]
+    if not graded:
         return "unknown"
-    return ITEM_VERDICT[worst([FINDING_VERDICT[item.verdict] for item in items])]
+    return ITEM_VERDICT[worst([FINDING_VERDICT[item.verdict] for item in graded])]
 
 
 def build_report(

@@ -92,6 +92,8 @@ class Subscriber:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+        self._shared_mid: int | None = None
         self.connected = threading.Event()
         self.connected_at = datetime.now(UTC)
         self.accepting = True
@@ -117,21 +119,35 @@ class Subscriber:
         session_present = bool(getattr(flags, "session_present", False))
         self.connected_at = datetime.now(UTC)
         if self.v5:
-            client.subscribe(shared_filter(self.hub), options=SubscribeOptions(qos=1, retainHandling=2))
+            _result, self._shared_mid = client.subscribe(
+                shared_filter(self.hub), options=SubscribeOptions(qos=1, retainHandling=2)
+            )
             for private in self.private_filters:
                 client.subscribe(private, options=SubscribeOptions(qos=1, retainHandling=2))
         else:
-            client.subscribe([(shared_filter(self.hub), 1), *((private, 1) for private in self.private_filters)])
+            _result, self._shared_mid = client.subscribe(
+                [(shared_filter(self.hub), 1), *((private, 1) for private in self.private_filters)]
+            )
         log.info(
-            "connected to %s:%s as %s (session %s); subscribed to %s",
+            "connected to %s:%s as %s (session %s)",
             self.broker.host,
             self.broker.port,
             self.client_id,
             "resumed" if session_present else "new",
-            shared_filter(self.hub),
         )
         self.connected.set()
         self.on_session(session_present)
+
+    def _on_subscribe(self, _client, _userdata, mid: int, reason_codes, _properties) -> None:
+        """Logged on the broker's SUBACK, not when SUBSCRIBE is queued: only from then on does the
+        broker deal this process its share (a message published before it is not this session's)."""
+        if mid != self._shared_mid:
+            return
+        failed = [code for code in reason_codes if getattr(code, "is_failure", False)]
+        if failed:
+            log.error("the broker refused the subscription to %s: %s", shared_filter(self.hub), failed[0])
+            return
+        log.info("subscribed to %s", shared_filter(self.hub))
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
         self.connected.clear()

@@ -34,8 +34,8 @@ function liveOverview(tree) {
       element.className = `t ${tile.c}`;
       element.dataset.changed = String(Date.now());
     }
-    // Recounting walks every tile: at most once a second, however many changes arrive.
-    if (!recountDue) { recountDue = true; setTimeout(() => { recountDue = false; recount(); }, 1000); }
+    // Recounting walks every tile: at most every 300 ms, however many changes arrive.
+    if (!recountDue) { recountDue = true; setTimeout(() => { recountDue = false; recount(); }, 300); }
     window.boardTileUpdates = (window.boardTileUpdates || 0) + 1;
   });
   source.addEventListener("reload", () => window.location.reload());

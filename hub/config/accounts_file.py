@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contract.config_error import ConfigError, ConfigIssue
+from hub.config.toml_lines import describe_error, key_lines, line_of
 from hub.config.web import AccountConfig
 
 MAX_ACCOUNTS_BYTES = 1_048_576
@@ -27,7 +28,6 @@ class AccountsFile(BaseModel):
 
 def load_accounts(path: Path) -> list[AccountConfig]:
     """The accounts in `path`, or ConfigError (whose `path` is this file) listing every problem."""
-    from hub.config.load import describe_error, key_lines, line_of
 
     try:
         if not path.is_file():

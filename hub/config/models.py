@@ -24,31 +24,12 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from contract.broker import SEGMENT_PATTERN, BrokerConfig, Strict
+from contract.broker import BrokerConfig, Strict
+from hub.config.scope_filter import check_scope, scope_segments
 from hub.config.web import WebSection
 from hub.incidents.config import SinkConfig
 
-_SEGMENT = re.compile(SEGMENT_PATTERN)
 _GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-
-
-def scope_segments(scope: str) -> list[str]:
-    """`vc/jilin/changchun/#` → ["vc", "jilin", "changchun"] (the fixed part of the filter)."""
-    return scope.removesuffix("/#").split("/")
-
-
-def check_scope(value: str) -> str:
-    """A subtree filter `<prefix>/<province>[/<prefecture>[/<county>]]/#`, or ValueError saying what is wrong
-    (the rule for `[hub] scope` and for each board account's `scope`)."""
-    if not value.endswith("/#"):
-        raise ValueError("must end in /# (the whole subtree), e.g. vc/jilin/#")
-    segments = scope_segments(value)
-    if not 2 <= len(segments) <= 4:
-        raise ValueError("must name a prefix and a province, optionally a prefecture and a county")
-    for position, segment in enumerate(segments):
-        if not _SEGMENT.fullmatch(segment) or (segment == "_" and position < 3):
-            raise ValueError(f"segment {segment!r} is not an id (lower-case ASCII, digits, - and _)")
-    return value
 
 
 class HubSection(Strict):
@@ -155,9 +136,3 @@ class HubSettings(Strict):
                 f"hub.scope starts with {prefix!r} but broker.topic_prefix is {self.broker.topic_prefix!r}"
             )
         return self
-
-
-def scopes_overlap(scope: str, other: str) -> bool:
-    """Whether two subtree filters share any venue (one contains the other)."""
-    a, b = scope_segments(scope), scope_segments(other)
-    return a[: len(b)] == b or b[: len(a)] == a

@@ -32,6 +32,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from contract.broker import Strict
+from hub.config.scope_filter import check_scope
 from hub.web.passwords import PasswordHashError, parse_hash
 
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -82,7 +83,6 @@ class AccountConfig(Strict):
     @field_validator("scope")
     @classmethod
     def _valid_scope(cls, value: str) -> str:
-        from hub.config.models import check_scope  # the one scope rule (models imports this module)
 
         return check_scope(value)
 

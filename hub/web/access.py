@@ -11,7 +11,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from hub.config.models import HubSettings, scope_segments
+from hub.config.models import HubSettings
+from hub.config.scope_filter import scope_segments
 from hub.config.web import AccountConfig
 from hub.scope import venue_in_scope
 

@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from hub.commands.rollcall import summarise
-from hub.config.models import scopes_overlap
+from hub.config.scope_filter import scopes_overlap
 from hub.db.models import Conference, RollCall, RollCallRow, Venue
 from hub.web.board import board_of, viewer_of
 

@@ -28,9 +28,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from contract.payloads import Event
+from hub.db.models import Venue
 from hub.incidents.config import SinkConfig
 from hub.incidents.incident import ConferenceRef, Incident
 from hub.incidents.ledger import Ledger
@@ -52,6 +53,7 @@ IDLE_POLL_S = 5.0  # a sink loop looks at the ledger at least this often (rows o
 ERROR_PAUSE_S = 2.0  # after a database error in a loop, before it tries again
 CLAIM_BATCH = 10
 SWEEP_EVERY_S = 60.0  # rule 3: venues already down when a conference comes within the window
+RECENT_CHANGE = timedelta(seconds=10)  # a state change younger than this is the intake's to report
 
 
 def _utc_now() -> datetime:
@@ -195,15 +197,24 @@ class IncidentDesk:
             await self._pause(self._sweep_wake, SWEEP_EVERY_S)
 
     def _sweep(self, now: datetime) -> list[Incident]:
+        """Rule 3. A venue whose lost state began less than RECENT_CHANGE ago is left to the intake: the
+        ingest told the desk of that change (`on_state`), and its incident ("went offline N minutes
+        before …") says more than "is offline"; both have one key, so whichever is raised first is the
+        one sent — without this the sweep that runs as the desk starts could win that race."""
         found = []
         for venue_key, state, conference in self.directory.not_ready(now, now + PRE_CONFERENCE_WINDOW):
             key = f"availability:{conference.ref.id}:{venue_key}:{state}"
-            if self.ledger.exists(key):
+            if self.ledger.exists(key) or self._changed_recently(venue_key, now):
                 continue
             incident = not_ready_incident(venue_key, state, now, self.directory.venue(venue_key), conference)
             if incident is not None:
                 found.append(incident)
         return found
+
+    def _changed_recently(self, venue_key: str, now: datetime) -> bool:
+        with self.engine.connect() as connection:
+            since = connection.execute(select(Venue.state_since).where(Venue.key == venue_key)).scalar_one_or_none()
+        return since is not None and now - since < RECENT_CHANGE
 
     def _evaluate(self, item: tuple[Any, ...]) -> Incident | None:
         """Look the item up and apply the rules (on a worker thread: it reads the database)."""

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from contract import topics
 from contract.payloads import Event, Metrics, SelftestReport, Status, VenueRef
+from contract.snapshot import Snapshot
 from hub.db.models import JsonText
 from hub.scope import TopicPlace, parse_topic, venue_in_scope
 
@@ -27,8 +28,15 @@ MODELS: dict[str, type[BaseModel]] = {
     topics.EVENTS: Event,
     topics.SELFTEST: SelftestReport,
     topics.METRICS: Metrics,
+    topics.SNAPSHOT: Snapshot,  # the uplink picture: its own validators bound the JPEG (contract/snapshot.py)
 }
-SCHEMA_NAMES = {topics.STATUS: "status", topics.EVENTS: "event", topics.SELFTEST: "selftest", topics.METRICS: "metrics"}
+SCHEMA_NAMES = {
+    topics.STATUS: "status",
+    topics.EVENTS: "event",
+    topics.SELFTEST: "selftest",
+    topics.METRICS: "metrics",
+    topics.SNAPSHOT: "snapshot",
+}
 AVAILABILITY_VALUES = ("online", "offline")
 MAX_SEQ = 2**63 - 1  # the event.seq column is a BIGINT
 

@@ -94,6 +94,7 @@ class IngestService:
         self.clock = clock
         writer = writer_engine(engine)
         self.store = Store(writer, self.hub, clock)
+        self.store.keep_snapshots = settings.snapshots.keep_selftest
         self.gaps = GapSweeper(writer, self.hub.gap_grace_s, clock)
         self.queue: queue.Queue[Incoming] = queue.Queue()
         self.counters: dict[str, int] = {}

@@ -42,6 +42,8 @@ from hub.db.models import (
 )
 from hub.ingest.decode import Accepted
 from hub.messages import log_text
+from hub.snapshots.decode import SnapshotRejected
+from hub.snapshots.store import store_snapshot
 
 log = logging.getLogger("hub.ingest")
 
@@ -103,6 +105,7 @@ class Store:
         self.engine = engine
         self.hub = hub
         self.clock = clock
+        self.keep_snapshots = 20  # self-test snapshots kept per venue ([snapshots] keep_selftest)
         self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._known: set[str] = set()
         self._state: dict[str, str] = {}
@@ -292,6 +295,7 @@ class Store:
         heard: dict[str, tuple[datetime, bool]],
     ) -> None:
         venue_rows: list[dict[str, Any]] = []
+        snapshots: list[Accepted] = []
         with self.engine.begin() as connection:
             self._ensure_venues(connection, items)
             for item in items:
@@ -311,6 +315,8 @@ class Store:
                     if event_id in events:
                         outcome.count("duplicate_events")
                     events[event_id] = item
+                elif item.leaf == topics.SNAPSHOT:
+                    snapshots.append(item)
                 elif item.leaf == topics.SELFTEST:
                     selftests[item.model.id] = self._selftest_row(item)  # type: ignore[union-attr]
                     at = now if live else min(item.model.ts, now)  # type: ignore[union-attr]
@@ -351,8 +357,28 @@ class Store:
                     connection.execute(self._sql_changed, [{"b_key": k, "b_changed": changed_at} for k in tested])
                 outcome.count("stored_selftests", len(stored))
                 outcome.count("duplicate_selftests", len(selftests) - len(stored))
+            for item in snapshots:
+                self._store_snapshot(connection, item, outcome)
             self._touch_all(connection, heard)
             self._states(connection, availabilities, heard, outcome)
+
+    def _store_snapshot(self, connection: Connection, item: Accepted, outcome: Outcome) -> None:
+        """The venue's newest uplink picture (and a bounded history of self-test ones: hub/snapshots/);
+        one refused is counted and logged, never a failed batch."""
+        try:
+            new = store_snapshot(
+                connection,
+                item.place.key,
+                item.incoming.payload,
+                None,
+                item.incoming.received_at,
+                keep_selftest=self.keep_snapshots,
+            )
+        except SnapshotRejected as exc:
+            outcome.count(f"rejected.snapshot_{exc.reason}")
+            log.warning("snapshot from %s refused (%s): %s", item.place.key, exc.reason, exc.detail)
+            return
+        outcome.count("stored_snapshots" if new else "duplicate_snapshots")
 
     def _ensure_venues(self, connection: Connection, items: list[Accepted]) -> None:
         new: dict[str, dict[str, Any]] = {}

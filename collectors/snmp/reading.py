@@ -53,7 +53,9 @@ class Call(BaseModel):
 class DeviceReading(BaseModel):
     target: str
     reachable: bool
-    error_kind: str | None = Field(default=None, description="timeout, auth, error-status, transport, profile or config")
+    error_kind: str | None = Field(
+        default=None, description="timeout, auth, error-status, transport, profile or config"
+    )
     error: str | None = None
     sys_descr: str | None = None
     sys_object_id: str | None = None

@@ -260,6 +260,8 @@ def test_a_sink_that_is_down_is_reported_and_holds_nothing_up(tmp_path):
             alive.wait_for(50)
             wait_until(lambda: desk.status()["sinks"]["dead"]["given_up"] == 50, timeout=60)
             wait_until(lambda: {t.sink: t.delivered for t in desk.ledger.tallies()}.get("alive") == 50)
+            # the ledger row of the last give-up is written just after the desk counts it
+            wait_until(lambda: {t.sink: t.given_up for t in desk.ledger.tallies()}.get("dead") == 50, timeout=30)
             status = desk.status()
             tallies = {t.sink: t for t in desk.ledger.tallies()}
     assert handed_over < 5.0, "on_event queues and returns; it never waits for a sink"  # generous: 50 puts

@@ -17,7 +17,8 @@ from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from agent.config.devices import SnmpDeviceConfig
 from agent.config.models import Settings
-from agent.config.secrets import SecretError, resolve_env_secret
+from agent.config.secrets import SecretError
+from agent.devices.snmp_credentials import credentials_of
 from agent.devices.summary import DeviceSummary
 from agent.monitors import Monitor, Reporter
 from agent.monitors.snmp_traps import trap_monitor
@@ -31,19 +32,18 @@ from probes.snmp import judge, judge_reachability
 
 def snmp_target(device: SnmpDeviceConfig, timeout_s: float, retries: int) -> SnmpTarget:
     """The collector's view of a configured device, secrets resolved (SecretError if missing)."""
-    prefix = f"snmp.devices[{device.name}]"
-    community = resolve_env_secret(device.community, device.community_env, f"{prefix}.community_env") or "public"
+    secrets = credentials_of(device)
     v3 = device.v3
     return SnmpTarget(
         host=device.host,
         port=device.port,
         version=device.version,
-        community=community,
+        community=secrets.community,
         user=v3.user if v3 else None,
         auth_protocol=v3.auth_protocol if v3 else None,
-        auth_key=resolve_env_secret(v3.auth_key, v3.auth_key_env, f"{prefix}.v3.auth_key_env") if v3 else None,
+        auth_key=secrets.auth_key,
         priv_protocol=v3.priv_protocol if v3 else None,
-        priv_key=resolve_env_secret(v3.priv_key, v3.priv_key_env, f"{prefix}.v3.priv_key_env") if v3 else None,
+        priv_key=secrets.priv_key,
         timeout_s=timeout_s,
         retries=retries,
     )

@@ -19,7 +19,7 @@ import socket
 
 from agent.config.devices import SnmpDeviceConfig
 from agent.config.models import Settings
-from agent.config.secrets import resolve_env_secret
+from agent.devices.snmp_credentials import credentials_of
 from agent.monitors import Monitor, Reporter
 from collectors.snmp.traps import TrapConfig, TrapReceiver, TrapRecord, TrapUser, communities_of
 from probes.snmp_traps import bind_failed, judge_trap, listening
@@ -34,15 +34,15 @@ def trap_users(devices: list[SnmpDeviceConfig]) -> tuple[TrapUser, ...]:
         v3 = device.v3
         if v3 is None:
             continue
-        prefix = f"snmp.devices[{device.name}]"
+        secrets = credentials_of(device)
         known = users.get(v3.user)
         engine_ids = (known.engine_ids if known else ()) + ((device.trap_engine_id,) if device.trap_engine_id else ())
         users[v3.user] = TrapUser(
             v3.user,
             v3.auth_protocol,
-            resolve_env_secret(v3.auth_key, v3.auth_key_env, f"{prefix}.v3.auth_key_env"),
+            secrets.auth_key,
             v3.priv_protocol,
-            resolve_env_secret(v3.priv_key, v3.priv_key_env, f"{prefix}.v3.priv_key_env"),
+            secrets.priv_key,
             engine_ids,
         )
     return tuple(users.values())
@@ -52,12 +52,7 @@ def trap_communities(settings: Settings) -> tuple[str, ...]:
     traps = settings.snmp.traps
     if traps.communities_env:
         return communities_of(part.strip() for part in os.environ.get(traps.communities_env, "").split(","))
-    found = (
-        resolve_env_secret(device.community, device.community_env, f"snmp.devices[{device.name}].community_env")
-        or "public"
-        for device in settings.snmp.devices
-        if device.version != "3"
-    )
+    found = (credentials_of(device).community for device in settings.snmp.devices if device.version != "3")
     return communities_of(found)
 
 

@@ -48,6 +48,17 @@ from hub.snapshots.store import store_snapshot
 log = logging.getLogger("hub.ingest")
 
 venue_t = Venue.__table__
+# What the state machine reads of a venue (the batch's own venues and the silence sweep alike).
+STATE_COLUMNS = (
+    venue_t.c.key,
+    venue_t.c.state,
+    venue_t.c.state_since,
+    venue_t.c.availability,
+    venue_t.c.availability_at,
+    venue_t.c.last_seen,
+    venue_t.c.status_interval_s,
+    venue_t.c.changed_at,
+)
 status_t = VenueStatus.__table__
 event_t = EventRecord.__table__
 selftest_t = SelftestRecord.__table__
@@ -158,18 +169,7 @@ class Store:
         )
         self._sql_changed = update(venue_t).where(venue_t.c.key == bindparam("b_key")).values(changed_at=changed)
         self._sql_state_rows = (
-            select(
-                venue_t.c.key,
-                venue_t.c.state,
-                venue_t.c.state_since,
-                venue_t.c.availability,
-                venue_t.c.availability_at,
-                venue_t.c.last_seen,
-                venue_t.c.status_interval_s,
-                venue_t.c.changed_at,
-            )
-            .where(venue_t.c.key.in_(bindparam("b_keys", expanding=True)))
-            .order_by(venue_t.c.key)
+            select(*STATE_COLUMNS).where(venue_t.c.key.in_(bindparam("b_keys", expanding=True))).order_by(venue_t.c.key)
         )
         self._sql_write_state = (
             update(venue_t)
@@ -675,16 +675,7 @@ class Store:
             cutoff = now - self.silence_limit(min(shortest, default) if shortest else default)
             reference = func.coalesce(venue_t.c.last_seen, venue_t.c.availability_at, type_=UtcDateTime())
             query = (
-                select(
-                    venue_t.c.key,
-                    venue_t.c.state,
-                    venue_t.c.state_since,
-                    venue_t.c.availability,
-                    venue_t.c.availability_at,
-                    venue_t.c.last_seen,
-                    venue_t.c.status_interval_s,
-                    venue_t.c.changed_at,
-                )
+                select(*STATE_COLUMNS)
                 .where(venue_t.c.state == "online", or_(reference.is_(None), reference < cutoff))
                 .order_by(venue_t.c.key)
             )

@@ -36,6 +36,7 @@ from agent.outbox import Outbox, commit_soon_on_running_loop
 from agent.publishing.loops import metrics_loop, status_loop, watchdog_loop
 from agent.publishing.notices import Notices
 from agent.reporting.events import EventLog
+from agent.reporting.reload_carry import carry_over, confirm_within_s
 from agent.reporting.reporter import FindingReporter
 from agent.reporting.status_payload import compose_status, status_bytes
 from agent.schedule.conference_record import ConferenceRecorder
@@ -148,12 +149,9 @@ class Agent:
         for _source, monitor in self._monitors:
             self.supervisor.start(monitor.name, lambda m=monitor: m.run(self.reporter))
 
-    async def _stop_monitors(self, forget: bool) -> None:
-        """Stop the monitor loops; `forget` drops their checks (a reload may remove a monitor)."""
+    async def _stop_monitors(self) -> None:
+        """Stop the monitor loops; their findings stay on the board (a reload decides what goes)."""
         await self.supervisor.stop([monitor.name for _source, monitor in self._monitors])
-        if forget:
-            for source in {source for source, _monitor in self._monitors}:
-                self.context.board.forget(source.check_prefix)
         self._monitors = []
 
     # -- reload ---------------------------------------------------------------------------------
@@ -190,7 +188,9 @@ class Agent:
         schedule.timeline.fired |= context.schedule.timeline.fired
         context.schedule = schedule
         self.ticker.wake.set()
-        await self._stop_monitors(forget=True)
+        await self._stop_monitors()
+        reloaded_at = time.monotonic()
+        carried = carry_over(context.board, old, new)
         if (new.broker, new.venue) != (old.broker, old.venue):
             await self._stop_link(final=True)
             context.address(new)
@@ -198,6 +198,7 @@ class Agent:
         if new.agent.state_dir != old.agent.state_dir:
             log.warning("agent.state_dir changed; the new directory is used after a restart")
         self._start_monitors()
+        asyncio.get_running_loop().call_later(confirm_within_s(new), context.board.drop_stale, carried, reloaded_at)
         self.events.agent("config.reloaded", Severity.INFO, path=str(context.config_path))
         self.notifier.ready("reloaded")
         return True
@@ -250,7 +251,7 @@ class Agent:
         await self.ticker.cancel_background()
         if context.router is not None:  # running commands answer cmd.cancelled while the link is up
             await context.router.cancel_all(grace_s=min(COMMAND_GRACE_S, context.settings.agent.shutdown_flush_s / 4))
-        await self._stop_monitors(forget=False)
+        await self._stop_monitors()
         self.events.agent("agent.stopping", Severity.INFO)
         self.notices.raise_all()
         await self._stop_link(final=True)

@@ -1,9 +1,10 @@
 """The one list of what the agent watches: each source's monitor, check prefix, messages and role.
 
 A new transport or input is one entry here (as a Telegraf input registers itself by name): the
-daemon builds its monitors from it, a reload forgets its checks by its prefix, the conference record
-counts a device source's failures as Art. 13 incidents, the self-test polls device sources in its
-`devices` group, and the generated docs/codes.md lists its messages.
+daemon builds its monitors from it, a reload forgets its checks by its prefix (a removed device's
+by its name), the conference record counts a device source's failures as Art. 13 incidents, the
+self-test polls device sources in its `devices` group, and the generated docs/codes.md lists its
+messages.
 
 Modules are named, not imported: a source's stack (pysnmp, netmiko, OpenCV, PortAudio) is loaded
 only when it is configured or its messages are listed.
@@ -37,6 +38,7 @@ class Source:
     configured: Callable[[Settings], bool]
     catalogs: tuple[tuple[str, str], ...] = ()  # (heading in docs/codes.md, "module:CATALOG")
     selftest_poll: str | None = None  # a device source: "module:coroutine(settings)" polling every device afresh
+    subjects: Callable[[Settings], set[str]] | None = None  # a device source: its devices' names (findings' subjects)
 
     @property
     def is_device(self) -> bool:
@@ -67,6 +69,7 @@ SOURCES: tuple[Source, ...] = (
             ("SNMP traps (第十三条)", "probes.snmp_traps:TRAP_MESSAGES"),
         ),
         selftest_poll="agent.selftest.checks:snmp_devices",
+        subjects=lambda settings: {device.name for device in settings.snmp.devices},
     ),
     Source(
         "ssh",
@@ -75,6 +78,7 @@ SOURCES: tuple[Source, ...] = (
         lambda settings: bool(settings.ssh.devices),
         (("SSH checks (第十三条; codec video input 第十七条)", "probes.ssh:SSH_MESSAGES"),),
         selftest_poll="agent.selftest.checks:ssh_devices",
+        subjects=lambda settings: {device.name for device in settings.ssh.devices},
     ),
     Source(
         "video",

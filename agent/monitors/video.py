@@ -33,7 +33,7 @@ def build(settings: Settings) -> list[Monitor]:
     async def run(reporter: Reporter) -> None:
         loop = asyncio.get_running_loop()
         judge = VideoJudge(config.thresholds)
-        state: dict = {"loss": None, "last": None, "framing_due": 0.0}
+        state: dict = {"loss": None, "last": None, "framing_due": 0.0, "analysed": 0}
         source = parse_source(config.source, config.width, config.height, config.fourcc)
         previous_gray: list[np.ndarray | None] = [None]
 
@@ -53,6 +53,7 @@ def build(settings: Settings) -> list[Monitor]:
 
         def on_metrics(now: float, metrics: FrameMetrics, framing) -> None:
             state["loss"], state["last"] = None, now
+            state["analysed"] += 1
             judge.add(now, metrics)
             if framing is not None:
                 reporter.report(judge_framing(framing))
@@ -72,6 +73,7 @@ def build(settings: Settings) -> list[Monitor]:
                     continue  # still opening the source
                 for finding in judge.findings(now, signal_error=loss):
                     reporter.report(finding)
+                reporter.set_metric("video.frames_analysed", state["analysed"])  # a counter: the real rate
                 if loss is None and judge.samples:
                     for name in ("luma_mean", "sharpness", "noise_sigma", "colourfulness", "clipped_high_frac"):
                         reporter.set_metric(f"video.{name}", round(judge.median(name), 3))

@@ -7,6 +7,7 @@ change is returned to the caller so that exactly one event is raised per change,
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from agent.devices.summary import DeviceSummary
@@ -30,6 +31,7 @@ def finding_key(finding: Finding) -> str:
 class StatusBoard:
     def __init__(self) -> None:
         self.checks: dict[str, Finding] = {}
+        self.reported_at: dict[str, float] = {}  # monotonic time of each check's newest report
         self.devices: dict[str, DeviceSummary] = {}
         self.tasks: dict[str, TaskState] = {}
         self.metrics: dict[str, float | int | None] = {}
@@ -40,16 +42,33 @@ class StatusBoard:
         key = finding_key(finding)
         previous = self.checks.get(key)
         self.checks[key] = finding
+        self.reported_at[key] = time.monotonic()
         if previous is None or previous.verdict != finding.verdict:
             self.changed.set()
             return Change(finding, previous.verdict if previous else None)
         return None
 
-    def forget(self, prefix: str) -> None:
-        """Drop every check whose id starts with `prefix` (a monitor removed by a config reload)."""
-        for key in [key for key in self.checks if key.startswith(prefix)]:
-            del self.checks[key]
+    def forget(self, prefix: str, subject: str | None = None) -> None:
+        """Drop every check whose id starts with `prefix` (a monitor removed by a config reload), or
+        only those about `subject` (a device removed from its source's list)."""
+        for key in list(self.checks):
+            if key.startswith(prefix) and (subject is None or key.endswith(f"@{subject}")):
+                self._drop(key)
         self.changed.set()
+
+    def drop_stale(self, keys: set[str], since: float) -> list[str]:
+        """Drop those of `keys` not reported again since `since` (monotonic): checks a reload carried
+        over that the new monitors never confirmed (an uplink no longer configured, say)."""
+        stale = [key for key in keys if key in self.checks and self.reported_at.get(key, 0.0) < since]
+        for key in stale:
+            self._drop(key)
+        if stale:
+            self.changed.set()
+        return stale
+
+    def _drop(self, key: str) -> None:
+        del self.checks[key]
+        self.reported_at.pop(key, None)
 
     def set_task(self, name: str, state: TaskState) -> None:
         self.tasks[name] = state

@@ -40,7 +40,12 @@ def report_json(sample: AudioSample) -> dict:
     show_default=True,
     help="Mains frequency for hum detection (China: 50).",
 )
-@click.option("--plot", type=click.Path(path_type=Path), default=None, help="Write a level and spectrum plot (PNG).")
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the loudness and spectrum plot, with verdicts (PNG).",
+)
 @PROBLEMS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def probe_audio(
@@ -62,7 +67,7 @@ def probe_audio(
         raise usage_error("cli.positive", options="--seconds, --rate")
     thresholds = AudioThresholds(mains_hz=float(mains_hz))
     sample = listen(source, seconds, channel, rate, thresholds)
-    drawn = plot is None or not len(sample.samples) or draw_plot(sample.samples, sample.rate, thresholds.mains_hz, plot)
+    drawn = plot is None or draw_plot(sample, thresholds, plot)
     if not drawn:
         raise usage_error("cli.write_failed", what="plot", what_zh="图", path=plot)
     report = report_json(sample)

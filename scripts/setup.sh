@@ -7,7 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# Debian packages the agent, its demo and its tests use (one per line, comments allowed).
+# Debian packages the agent, its demo and its tests use: every line of scripts/apt-packages.txt,
+# whatever its role column says (runtime, optional, test, demo); comments allowed.
 mapfile -t APT_PACKAGES < <(sed -e 's/#.*//' scripts/apt-packages.txt | awk 'NF { print $1 }')
 
 missing=()

@@ -177,3 +177,19 @@ def test_in_order_availabilities_from_two_processes_all_apply(engine: Engine, da
         outcome = apply(store, topic, word, T0 + timedelta(seconds=n))
         assert "availability_stale" not in outcome.counts
         assert venue_row(engine).state == word.decode()
+
+
+def test_advisory_checks_are_shown_but_never_failing(engine: Engine, database_url: str) -> None:
+    """Art. 15/16 framing and background are advice (not graded, contract.findings.ADVISORY_CHECKS):
+    a venue warned about its background is not listed as failing it, nor does the advice hide a fault."""
+    from hub.db.models import VenueStatus
+
+    store = make_store(engine, database_url)
+    document = json.loads(status(T0, "warn", ("audio.noise",)))
+    advice = dict(document["checks"]["video.brightness"], check="video.background", verdict="warn")
+    document["checks"]["video.background"] = advice
+    apply(store, VENUE.topics.status, json.dumps(document).encode(), T0 + timedelta(seconds=1))
+    with engine.connect() as connection:
+        row = connection.execute(select(VenueStatus.failing, VenueStatus.payload)).one()
+    assert row.failing == ["audio.noise"]
+    assert row.payload["checks"]["video.background"]["verdict"] == "warn"  # kept for the venue page and the wall

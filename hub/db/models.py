@@ -148,7 +148,7 @@ class VenueStatus(Base):
     ts: Mapped[datetime] = mapped_column(doc="The status's own time.")
     received_at: Mapped[datetime]
     overall: Mapped[str] = mapped_column(String(16))
-    failing: Mapped[list[Any]] = mapped_column(doc="Check ids whose verdict is warn or fail.")
+    failing: Mapped[list[Any]] = mapped_column(doc="Graded check ids at warn or fail (not advisory ones).")
     payload: Mapped[dict[str, Any]]
     metrics: Mapped[dict[str, Any] | None] = mapped_column(doc="The latest metrics payload (history not kept).")
     metrics_at: Mapped[datetime | None]

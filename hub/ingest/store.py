@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, Float, and_, bindparam, case, func, o
 from sqlalchemy.dialects import postgresql, sqlite
 
 from contract import topics
+from contract.findings import is_advisory
 from contract.payloads import Event, SelftestReport, Status
 from hub.config.inventory import Inventory
 from hub.config.models import HubSection
@@ -556,7 +557,11 @@ class Store:
         added to `venue_rows` (written with one executemany by `_apply`)."""
         status: Status = item.model  # type: ignore[assignment]
         key, now = item.place.key, item.incoming.received_at
-        failing = sorted(check for check, finding in status.checks.items() if finding.verdict in FAILING_VERDICTS)
+        failing = sorted(
+            check
+            for check, finding in status.checks.items()
+            if finding.verdict in FAILING_VERDICTS and not is_advisory(check)  # Art. 15/16 advice is not a fault
+        )
         values = {
             "venue_key": key,
             "ts": status.ts,

@@ -44,6 +44,7 @@ main.add_lazy("schedule", "hub.cli.schedule:schedule_group")
 main.add_lazy("rollcall", "hub.cli.rollcall:rollcall")
 main.add_lazy("serve", "hub.cli.serve:serve")
 main.add_lazy("passwd", "hub.cli.passwd:passwd")
+main.add_lazy("acl", "hub.cli.acl:acl")
 
 # ---- Commands registered by the sinks/reports engineer (one line each, below this marker) -------------
 main.add_lazy("review", "hub.cli.review:review_command")

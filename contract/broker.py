@@ -17,6 +17,18 @@ SEGMENT_PATTERN = r"^(?:_|[a-z0-9][a-z0-9_-]{0,63})$"
 PREFECTURE_LEVEL = "_"
 Segment = Annotated[str, Field(pattern=SEGMENT_PATTERN)]
 
+PACKET_HEADROOM_BYTES = 64 * 1024
+"""Room above a payload limit for the rest of an MQTT packet: fixed header, topic, properties (response
+topic, correlation data, user properties). The tree's own topics are well under 1 KiB, so a program
+announcing `max_packet_size(limit)` as its MQTT 5 Maximum Packet Size still receives every message up
+to its payload limit, and ones somewhat over it, which it refuses itself in its own words (the agent's
+`cmd.too_large` reply, the hub's `too_large` count), while the broker drops anything larger unsent."""
+
+
+def max_packet_size(payload_limit: int) -> int:
+    """The Maximum Packet Size (MQTT 5 CONNECT property, mosquitto's `max_packet_size`) for a payload limit."""
+    return payload_limit + PACKET_HEADROOM_BYTES
+
 
 class Strict(BaseModel):
     """Base of every config table: unknown keys are errors."""

@@ -29,6 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from agent.config.models import BrokerConfig
 from agent.outbox import GROUP_COMMIT_S, Outbox
+from contract.broker import max_packet_size
 from contract.mqtt_client import make_client
 from contract.topics import VenueTopics
 
@@ -38,6 +39,13 @@ WINDOW = 1000  # rows handed to paho and not yet acknowledged, at most
 INFLIGHT = 200  # paho's own in-flight limit (unacked QoS 1 on the wire)
 DELETE_BATCH_S = 0.05
 DUPLICATE_HOLD_OFF_S = 60  # the older of two agents with one identity reconnects this rarely
+# The largest packet the agent accepts, announced in its MQTT 5 CONNECT (Maximum Packet Size): the
+# biggest thing it should ever receive is a command (agent.mqtt.commands.MAX_COMMAND_BYTES, 256 KiB: a
+# 500-conference schedule is ~150 KB) or its own status (tens of KB). With the headroom, a command a
+# little over the limit still arrives and is answered `cmd.too_large`; the broker drops anything bigger
+# instead of making paho read it into memory. MQTT 3.1.1 has no such property: there, only the
+# broker's own max_packet_size protects the agent.
+MAX_PACKET_BYTES = max_packet_size(256 * 1024)
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,14 @@ class BrokerLink:
         client.on_publish = self._paho_publish
         client.on_message = self._paho_message
         return client
+
+    def _connect_properties(self) -> Properties | None:
+        """MQTT 5 CONNECT properties (paho sends the same ones on every reconnect)."""
+        if self.broker.protocol != "5":
+            return None
+        properties = Properties(PacketTypes.CONNECT)
+        properties.MaximumPacketSize = MAX_PACKET_BYTES
+        return properties
 
     # -- paho thread → asyncio loop --------------------------------------------------------------
     def _call(self, function: Callable, *args: object) -> None:
@@ -220,7 +236,9 @@ class BrokerLink:
         """Connect, then keep handing queued rows to paho and deleting acknowledged ones."""
         self._loop = asyncio.get_running_loop()
         self.outbox.rewind()  # a new paho session knows nothing handed to an earlier one
-        self._client.connect_async(self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s)
+        self._client.connect_async(
+            self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s, properties=self._connect_properties()
+        )
         self._client.loop_start()
         try:
             while True:

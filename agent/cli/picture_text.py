@@ -139,10 +139,11 @@ def verdict_rgb(verdict: object) -> tuple[int, int, int]:
     return r, g, b
 
 
-def verdict_words(verdict: object) -> str:
-    """`严重 CRITICAL (exit 2)`: the Chinese, then the word and code the CLI prints and exits with."""
+def verdict_words(verdict: object, graded: bool = True) -> str:
+    """`严重 CRITICAL (exit 2)`: the Chinese, then the word and code the CLI prints and exits with;
+    an advisory (graded=False) is shown without a code, as it changes none."""
     v = as_verdict(verdict)
-    return f"{VERDICT_ZH[v]} {word(v)} (exit {code(v)})"
+    return f"{VERDICT_ZH[v]} {word(v)}" + (f" (exit {code(v)})" if graded else "")
 
 
 _TOKEN = re.compile(r"[\u2e80-\u9fff\uff00-\uffef\u3000-\u303f]|\S+\s*|\s+")
@@ -187,6 +188,12 @@ class Picture:
         """Draw one line; returns its width in pixels."""
         self.draw.text(xy, text, font=font(size), fill=fill, anchor=anchor)
         return font(size).getlength(text)
+
+    def label(self, xy: tuple[float, float], text: str, size: int, fill, anchor: str = "lb") -> None:
+        """Text on a dark box, legible over any part of a photograph."""
+        left, top, right, bottom = self.draw.textbbox(xy, text, font=font(size), anchor=anchor)
+        self.draw.rectangle([left - 3, top - 2, right + 3, bottom + 2], fill=(20, 20, 20))
+        self.draw.text(xy, text, font=font(size), fill=fill, anchor=anchor)
 
     def paragraph(self, x: float, y: float, text: str, width: int, size: int = 14, fill=INK, gap: int = 3) -> float:
         """Wrapped text from (x, y); returns the y below it."""

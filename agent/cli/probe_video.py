@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import click
-import cv2
 from rich.console import Console
 
 from agent.cli.messages import usage_error
@@ -73,11 +72,12 @@ def probe_video(
     """
     if rate_hz <= 0 or (max_frames is not None and max_frames < 1) or (seconds is not None and seconds <= 0):
         raise usage_error("cli.positive", options="--rate, --frames, --seconds")
+    thresholds = VideoThresholds()  # the snapshot shows the thresholds the verdicts used
     try:
-        sample = sample_video(source, seconds, max_frames, rate_hz, VideoThresholds(), decode)
+        sample = sample_video(source, seconds, max_frames, rate_hz, thresholds, decode)
     except VideoSourceError as exc:
         raise usage_error("cli.bad_source", detail=exc) from None
-    if snapshot is not None and sample.last_frame is not None and not cv2.imwrite(str(snapshot), draw_snapshot(sample)):
+    if snapshot is not None and sample.last_frame is not None and not draw_snapshot(sample, thresholds, snapshot):
         raise usage_error("cli.write_failed", what="snapshot", what_zh="截图", path=snapshot)
     if as_json:
         click.echo(json.dumps(report_json(sample), ensure_ascii=False, indent=2))

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 
 from agent import __version__
 from agent.cli import schedule_view, selftest_view, status_view
+from agent.cli.config_check import config_check
 from agent.cli.probe_audio import probe_audio
 from agent.cli.probe_net import probe_net
 from agent.cli.probe_output import PROBLEMS_OPTION
@@ -22,8 +21,7 @@ from agent.cli.probe_video import probe_video
 from agent.cli.quiet import keep_libraries_off_the_terminal
 from agent.cli.usage import NagiosGroup
 from agent.config import ConfigError, Settings, load_config
-from agent.config.secrets import SecretError, resolve_password
-from contract.schedule_ics import IcsError, read_ics
+from agent.config.secrets import SecretError
 
 CONFIG_OPTION = click.option(
     "-c",
@@ -85,47 +83,7 @@ def config() -> None:
     """Work with config files."""
 
 
-@config.command("check")
-@CONFIG_OPTION
-def config_check(config_path: Path) -> None:
-    """Validate a config file: prints OK, or every error with its field path and line.
-
-    The .ics file it names is read too: what the daemon would leave out of it (the whole file, or
-    single events) is printed as warnings; they do not fail the check, as they do not stop the daemon."""
-    settings = _load_or_exit(config_path)
-    broker = settings.broker
-    note = ""
-    if broker.password_credential is not None and not _under_systemd():
-        note = " (broker.password_credential is read at run time under systemd; not checked here)"
-    else:
-        try:
-            resolve_password(broker)
-        except SecretError as exc:
-            click.echo(f"{config_path}: {exc.issue.field}: {exc.issue.message}", err=True)
-            sys.exit(2)
-    warnings = _calendar_warnings(settings)
-    for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if warnings:
-        note += f" ({len(warnings)} warning(s) about schedule.ics_file / 会议日历有 {len(warnings)} 处问题)"
-    venue = settings.venue
-    base = "/".join((broker.topic_prefix, venue.province, venue.prefecture, venue.county, venue.id))
-    click.echo(f"OK: {config_path} — {venue.name} publishes under {base}/{note}")
-
-
-def _calendar_warnings(settings: Settings) -> list[str]:
-    """What the daemon would leave out of the .ics file named by [schedule] ics_file."""
-    if settings.schedule.ics_file is None:
-        return []
-    try:
-        _, problems = read_ics(settings.schedule.ics_file, ZoneInfo(settings.schedule.timezone))
-    except IcsError as exc:
-        return [str(exc)]
-    return problems
-
-
-def _under_systemd() -> bool:
-    return bool(os.environ.get("CREDENTIALS_DIRECTORY"))
+config.add_command(config_check)  # agent/cli/config_check.py: the file, and with --service the service's view
 
 
 @main.command()

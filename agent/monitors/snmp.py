@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -28,6 +29,8 @@ from collectors.snmp.rates import RateTracker
 from collectors.snmp.reading import DeviceReading
 from collectors.snmp.session import SnmpSession, SnmpTarget
 from probes.snmp import judge, judge_reachability
+
+log = logging.getLogger(__name__)
 
 
 def snmp_target(device: SnmpDeviceConfig, timeout_s: float, retries: int) -> SnmpTarget:
@@ -109,11 +112,7 @@ def build(settings: Settings) -> list[Monitor]:
         async def run(reporter: Reporter, device: SnmpDeviceConfig = device, interval: float = interval) -> None:
             engine, slots = shared.ready()
             rates = RateTracker()
-            try:
-                target = snmp_target(device, config.timeout_s, config.retries)
-            except SecretError as exc:
-                reporter.report(judge_reachability(device.name, config_failure(device, str(exc))))
-                raise  # the supervisor retries with backoff (the variable may appear after a reload)
+            target = await _target_when_resolved(device, config.timeout_s, config.retries, reporter, wakes, interval)
             session = SnmpSession(engine, target)
             while True:
                 async with slots:
@@ -131,6 +130,32 @@ def build(settings: Settings) -> list[Monitor]:
     if config.traps.enabled:
         monitors.append(trap_monitor(settings, wakes))
     return monitors
+
+
+async def _target_when_resolved(
+    device: SnmpDeviceConfig,
+    timeout_s: float,
+    retries: int,
+    reporter: Reporter,
+    wakes: dict[str, asyncio.Event],
+    interval: float,
+) -> SnmpTarget:
+    """The device's target once its secrets resolve. A missing one (an `*_env` variable the
+    environment file lacks, an unreadable file) is a finding naming the config field and one log
+    line, repeated at every poll period: not an exception, which the supervisor would restart with
+    a traceback each time (the crash loop of issue #14) while the device just needs its secret. A
+    file that appears later is picked up at the next period; a variable, after a restart."""
+    said: str | None = None
+    while True:
+        try:
+            return snmp_target(device, timeout_s, retries)
+        except SecretError as exc:
+            error = str(exc)
+            if error != said:
+                log.warning("SNMP device %s is not polled until its secret is set: %s", device.name, error)
+                said = error
+            reporter.report(judge_reachability(device.name, config_failure(device, error)))
+            await _sleep_or_wake(wakes[device.name], interval)
 
 
 async def _sleep_or_wake(wake: asyncio.Event, interval: float) -> None:

@@ -8,7 +8,9 @@ and call details go into the device summary, where the conference record reads t
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from agent.config.devices import SshConfig, SshDeviceConfig
 from agent.config.models import Settings
@@ -21,8 +23,10 @@ from collectors.ssh.readings import SshReading
 from collectors.ssh.session import SshSession, SshTarget
 from probes.ssh import judge, judge_reachability
 
+log = logging.getLogger(__name__)
 
-def ssh_target(device: SshDeviceConfig, config: SshConfig, state_dir) -> SshTarget:
+
+def ssh_target(device: SshDeviceConfig, config: SshConfig, state_dir: Path) -> SshTarget:
     """The collector's view of a configured device, password resolved (SecretError if missing)."""
     password = resolve_password_fields(device, f"ssh.devices[{device.name}]")
     return SshTarget(
@@ -136,6 +140,27 @@ class _SharedPool:
             self.pool = None
 
 
+async def _target_when_resolved(
+    device: SshDeviceConfig, config: SshConfig, state_dir: Path, reporter: Reporter, interval: float
+) -> SshTarget:
+    """The device's target once its password resolves. A missing one (a `password_env` the
+    environment file lacks, an unreadable password_file or credential) is an `ssh.reachable.config`
+    finding naming the config field and one log line, repeated every poll period: not an exception,
+    which the supervisor would restart with a traceback each time (the crash loop of issue #14).
+    A file that appears later is picked up at the next period; a variable, after a restart."""
+    said: str | None = None
+    while True:
+        try:
+            return ssh_target(device, config, state_dir)
+        except SecretError as exc:
+            error = str(exc)
+            if error != said:
+                log.warning("SSH device %s is not read until its secret is set: %s", device.name, error)
+                said = error
+            reporter.report(judge_reachability(config_failure(device, error)))
+            await asyncio.sleep(interval)
+
+
 def build(settings: Settings) -> list[Monitor]:
     config = settings.ssh
     shared = _SharedPool(config.workers)
@@ -144,11 +169,7 @@ def build(settings: Settings) -> list[Monitor]:
         interval = device.interval_s or config.interval_s
 
         async def run(reporter: Reporter, device: SshDeviceConfig = device, interval: float = interval) -> None:
-            try:
-                target = ssh_target(device, config, settings.agent.state_dir)
-            except SecretError as exc:
-                reporter.report(judge_reachability(config_failure(device, str(exc))))
-                raise  # the supervisor retries with backoff (the secret may appear after a reload)
+            target = await _target_when_resolved(device, config, settings.agent.state_dir, reporter, interval)
             session = SshSession(target)
             pool = shared.acquire()
             previous: SshReading | None = None

@@ -75,7 +75,12 @@ def test_a_poisoned_push_is_refused_and_nothing_is_stored(tmp_path, poison):
     with pytest.raises(ValueError, match="schedule refused, the previous one stays"):
         schedule.push({"conferences": poison})
     assert (tmp_path / "pushed_schedule.json").read_bytes() == stored
-    assert list(schedule.timeline.conferences) == ["c7"] and accepted == {"accepted": 1, "conferences": 1}
+    assert list(schedule.timeline.conferences) == ["c7"] and accepted == {
+        "accepted": 1,
+        "office": "hub",
+        "offices": 1,
+        "conferences": 1,
+    }
     again = keeper(tmp_path)  # and a restart keeps the good one
     assert list(again.timeline.conferences) == ["c7"] and again.take_notices() == []
 
@@ -170,7 +175,9 @@ def test_conferences_long_ended_stay_off_the_timeline(tmp_path):
     old = conference(1, start=NOW - timedelta(days=3))
     recent = conference(2, start=NOW - timedelta(hours=3))
     result = schedule.push({"conferences": [old, recent]})
-    assert result == {"accepted": 2, "conferences": 1} and list(schedule.timeline.conferences) == ["c2"]
+    assert result == {"accepted": 2, "office": "hub", "offices": 1, "conferences": 1} and list(
+        schedule.timeline.conferences
+    ) == ["c2"]
     fired = schedule.timeline.due(NOW)
     assert {p.conference_id for p in fired.run} == {"c2"}  # no late start/end/summary of a meeting days ago
 
@@ -224,3 +231,59 @@ def check_push(state_dir: Path, entries: list[dict], lead: int) -> None:
     assert all(p.key in timeline.fired for p in timeline.points)  # two days after the end, everything fired
     restarted = keeper(state_dir, now=now)  # what was stored reads back as it was
     assert restarted.pushed == schedule.pushed and restarted.take_notices() == []
+
+
+PROVINCE, PREFECTURE = "vc/jilin/#", "vc/jilin/changchun/#"
+
+
+def test_each_office_replaces_only_its_own_conferences(tmp_path):
+    """The province's push keeps the prefecture's conferences, and the other way round (Art. 9: both
+    offices push to a county venue); an empty push withdraws an office's; a restart keeps every slot."""
+    schedule = keeper(tmp_path)
+    schedule.push({"conferences": [conference(1), conference(2)], "office": PROVINCE})
+    result = schedule.push({"conferences": [conference(3)], "office": PREFECTURE})
+    assert result == {"accepted": 1, "office": PREFECTURE, "offices": 2, "conferences": 3}
+    schedule.push({"conferences": [conference(4)], "office": PROVINCE})  # the province's new week
+    assert sorted(schedule.timeline.conferences) == ["c3", "c4"]
+    restarted = keeper(tmp_path)
+    assert sorted(restarted.timeline.conferences) == ["c3", "c4"] and restarted.take_notices() == []
+    assert restarted.offices.keys() == {PROVINCE, PREFECTURE}
+    restarted.push({"conferences": [], "office": PREFECTURE})
+    assert sorted(restarted.timeline.conferences) == ["c4"] and restarted.offices.keys() == {PROVINCE}
+
+
+def test_a_stored_schedule_of_the_earlier_form_is_read_as_the_hub_slot(tmp_path):
+    (tmp_path / "pushed_schedule.json").write_text(json.dumps([conference(5)]), encoding="utf-8")
+    schedule = keeper(tmp_path)
+    assert schedule.offices.keys() == {"hub"} and list(schedule.timeline.conferences) == ["c5"]
+    schedule.push({"conferences": [conference(6)], "office": PROVINCE})
+    assert sorted(schedule.timeline.conferences) == ["c5", "c6"]
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        ({"conferences": [], "office": 7}, "must be a string"),
+        ({"conferences": [], "office": ""}, "1–256 characters"),
+        ({"conferences": [], "office": "vc/\x00"}, "printable"),
+        ({"conferences": [], "office": PROVINCE, "extra": 1}, "optionally"),
+    ],
+)
+def test_a_bad_office_is_refused_and_nothing_changes(tmp_path, args, why):
+    schedule = keeper(tmp_path)
+    schedule.push({"conferences": [conference(1)], "office": PROVINCE})
+    stored = (tmp_path / "pushed_schedule.json").read_bytes()
+    with pytest.raises(ValueError, match=why):
+        schedule.push(args)
+    assert (tmp_path / "pushed_schedule.json").read_bytes() == stored
+
+
+def test_more_offices_than_a_venue_has_above_it_are_refused(tmp_path):
+    from agent.schedule.offices import MAX_OFFICES
+
+    schedule = keeper(tmp_path)
+    for number in range(MAX_OFFICES):
+        schedule.push({"conferences": [conference(number)], "office": f"office-{number}"})
+    with pytest.raises(ValueError, match=f"at most {MAX_OFFICES} offices"):
+        schedule.push({"conferences": [conference(99)], "office": "one-too-many"})
+    assert len(schedule.offices) == MAX_OFFICES

@@ -1,9 +1,10 @@
 """The schedule keeper: conferences merged from the config, the .ics file and the hub, and their timeline.
 
 Conferences come from `[[conference]]`, the `.ics` file (read when the keeper is built: at start
-and on SIGHUP) and the hub's `cmd/schedule` (kept in `state_dir/pushed_schedule.json` so a restart
-keeps it). Each checkpoint raises one event (`timeline.<kind>`, with the conference id) when its
-time comes; which have fired is kept in `state_dir/timeline_fired.json`.
+and on SIGHUP) and the hubs' `cmd/schedule`, one slot per pushing office (agent/schedule/offices.py;
+kept in `state_dir/pushed_schedule.json` so a restart keeps them). Each checkpoint raises one event
+(`timeline.<kind>`, with the conference id) when its time comes; which have fired is kept in
+`state_dir/timeline_fired.json`.
 
 Nothing read at start may stop the agent from starting, and nothing pushed may be half taken:
 
@@ -35,6 +36,7 @@ from zoneinfo import ZoneInfo
 from pydantic import TypeAdapter, ValidationError
 
 from agent.config.models import Settings
+from agent.schedule.offices import DEFAULT_OFFICE, office_problem, parse_stored, replace_slot, stored_form, union
 from agent.schedule.timeline import Timeline
 from contract.conference import MAX_CONFERENCES, Conference
 from contract.schedule_ics import IcsError, read_ics
@@ -109,7 +111,7 @@ class ScheduleKeeper:
         self._notices: list[Notice] = []
         self.problems: list[str] = []  # the .ics file's, as `venue-agent schedule` prints them
         self.from_ics = self._read_ics()
-        self.pushed: list[Conference] = self._load_pushed()
+        self.offices: dict[str, list[Conference]] = self._load_pushed()
         self.timeline = self._build(self.pushed, self._load_fired())
 
     def take_notices(self) -> list[Notice]:
@@ -138,20 +140,29 @@ class ScheduleKeeper:
             self._notices.append(("schedule.ics_events_skipped", fields))
         return conferences
 
-    def _load_pushed(self) -> list[Conference]:
+    @property
+    def pushed(self) -> list[Conference]:
+        """Every office's pushed conferences together."""
+        return union(self.offices)
+
+    def _load_pushed(self) -> dict[str, list[Conference]]:
         path = self._path(PUSHED)
         try:
-            return validate_schedule(json.loads(read_small_file(path, MAX_STATE_BYTES)), self.zone)
+            offices = parse_stored(
+                json.loads(read_small_file(path, MAX_STATE_BYTES)), lambda raw: validate_schedule(raw, self.zone)
+            )
+            _timeline(union(offices), self.zone, set())  # the offices' schedules must run together too
+            return offices
         except UnreadableFile as exc:
             if exc.missing:
-                return []
+                return {}
             reason = exc.reason
         except RecursionError:
             reason = "not usable JSON: nested too deeply"
         except ValueError as exc:  # also JSONDecodeError and UnicodeDecodeError
             reason = str(exc)
         self._set_aside(path, reason)
-        return []
+        return {}
 
     def _set_aside(self, path: Path, reason: str) -> None:
         """Rename a stored schedule that cannot be used, so that it cannot poison the next start either."""
@@ -213,20 +224,30 @@ class ScheduleKeeper:
         return _timeline(self._merge(pushed), self.zone, fired)
 
     def push(self, args: dict) -> dict:
-        """cmd/schedule: {"conferences": [...]} replaces the pushed schedule; invalid → ValueError.
+        """cmd/schedule: {"conferences": [...], "office": scope} replaces that office's pushed schedule
+        (`hub` when no office is named); invalid → ValueError.
 
         Validated whole and its timeline built before anything is stored or applied."""
-        if not isinstance(args, dict) or set(args) != {"conferences"}:
-            raise ValueError('the arguments must be exactly {"conferences": [...]}')
+        if not isinstance(args, dict) or "conferences" not in args or set(args) - {"conferences", "office"}:
+            raise ValueError('the arguments must be {"conferences": [...]} and optionally "office"')
+        office = args.get("office", DEFAULT_OFFICE)
         try:
+            if problem := office_problem(office):
+                raise ValueError(problem)
             conferences = validate_schedule(args["conferences"], self.zone)
             self._within_horizon(conferences)
-            timeline = self._build(conferences, self.timeline.fired)
+            offices = replace_slot(self.offices, office, conferences)
+            timeline = self._build(union(offices), self.timeline.fired)
         except ValueError as exc:
             raise ValueError(f"schedule refused, the previous one stays: {exc}") from None
-        self._save(PUSHED, CONFERENCES.dump_json(conferences))
-        self.pushed, self.timeline = conferences, timeline
-        return {"accepted": len(conferences), "conferences": len(self.timeline.conferences)}
+        self._save(PUSHED, json.dumps(stored_form(offices), ensure_ascii=False).encode())
+        self.offices, self.timeline = offices, timeline
+        return {
+            "accepted": len(conferences),
+            "office": office,
+            "offices": len(offices),
+            "conferences": len(self.timeline.conferences),
+        }
 
     def _within_horizon(self, conferences: list[Conference]) -> None:
         latest = self.clock() + PUSH_HORIZON

@@ -1,9 +1,11 @@
 """Push a schedule to every venue in scope over `cmd/schedule` and record who accepted it.
 
-`cmd/schedule` *replaces* the schedule the hub pushed to a venue before (docs/mqtt.md), so an office
-pushes its whole current schedule each time. Every conference pushed is kept (`conference`), and
-for each venue and conference whether the venue accepted (`conference_venue.accepted`: true,
-false with the agent's error code, or null when it did not answer by the deadline).
+`cmd/schedule` *replaces* the schedule this office pushed to a venue before — the office named by its
+scope (`office`), so the province's push leaves a prefecture's conferences standing at the venue
+(agent/schedule/offices.py) — and an office pushes its whole current schedule each time. Every
+conference pushed is kept (`conference`, with the office's scope), and for each venue and conference
+whether the venue accepted (`conference_venue.accepted`: true, false with the agent's error code, or
+null when it did not answer by the deadline).
 """
 
 from __future__ import annotations
@@ -46,10 +48,13 @@ def push_schedule(
     deadline_s: float,
     only: list[str] | None = None,
 ) -> PushResult:
+    """Push to the venues of the hub's scope — the office — replacing that office's schedule there.
+    The board pushes for an account limited to a subtree by handing in settings with that scope."""
     hub = settings.hub
+    office = hub.scope
     targets = venues_in_scope(engine, hub, only)
     keys = [t["venue"] for t in targets]
-    args = {"conferences": [wire(c) for c in conferences]}
+    args = {"conferences": [wire(c) for c in conferences], "office": office}
     pushed_at = datetime.now(UTC)
     answers, _ = (
         ask_venues(settings.broker, password, hub.scope, keys, "schedule", args, deadline_s) if keys else ({}, 0)
@@ -72,7 +77,7 @@ def push_schedule(
             if reply.error is not None:
                 row["error"] = {"code": reply.error.code, "message": reply.error.message.model_dump()}
         rows.append(row)
-    _store(engine, hub.scope, conferences, rows, pushed_at)
+    _store(engine, office, conferences, rows, pushed_at)
     return PushResult(rows)
 
 

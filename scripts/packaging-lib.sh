@@ -134,7 +134,11 @@ pkg_fetch_wheels() {
     mapfile -t target < <(pkg_pip_target "$arch")
     mkdir -p "$outdir"
     if [[ -n $cache ]]; then
-        mkdir -p "$cache"
+        mkdir -p "$cache" || pkg_die "cannot create the wheel cache $cache"
+        # One filler at a time (two builds in parallel, e.g. the bundle's and the .deb's tests).
+        local lock_fd
+        exec {lock_fd}>"$cache/.lock" || pkg_die "cannot open $cache/.lock"
+        flock "$lock_fd" || pkg_die "cannot lock $cache/.lock"
         if pkg_pip_isolated "$python" download -q --no-index --find-links "$projdir" --find-links "$cache" \
             "${target[@]}" -d "$outdir" "venue-agent==$version" >/dev/null 2>&1; then
             pkg_note "dependency wheels for $arch taken from the cache $cache (delete it to take newer releases)"

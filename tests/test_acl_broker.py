@@ -42,6 +42,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from agent.mqtt.commands import MAX_COMMAND_BYTES
 from agent.mqtt.link import MAX_PACKET_BYTES
+from contract.broker import max_packet_size
 from contract.topics import VenueTopics, reply_topic_problem
 from hub.acl.certificates import Pki
 from hub.acl.rules import build_accounts
@@ -316,6 +317,24 @@ def test_a_prefecture_scope_makes_that_office_and_its_venues_only():
         "changchun.dehui.main",
         "changchun.nongan.main",
     ]
+
+
+def test_the_example_acl_and_conf_are_what_the_generator_makes_of_the_example_config():
+    from hub.acl.mosquitto import BrokerFiles, render_acl, render_listener
+    from hub.cli.acl import DEFAULT_BROKER_DIR
+    from hub.config.inventory import load_inventory
+    from hub.config.load import load_settings
+
+    config = Path(__file__).parent.parent / "config"
+    settings = load_settings(config / "hub.example.toml")
+    assert settings.hub.inventory is not None
+    accounts = build_accounts(settings.hub.scope, load_inventory(settings.hub.inventory).venues)
+    expected = render_acl(accounts, f"hub.example.toml ({settings.hub.scope})")
+    assert (config / "mosquitto-hub.example.acl").read_text(encoding="utf-8") == expected, "run venue-hub acl again"
+    snippet = render_listener(
+        BrokerFiles(DEFAULT_BROKER_DIR), settings.broker.host, settings.broker.port, max_packet_size(1_048_576)
+    )
+    assert (config / "mosquitto-hub.example.conf").read_text(encoding="utf-8").endswith(snippet)
 
 
 def test_a_rerun_keeps_the_ca_keys_and_certificates_and_adds_only_what_is_missing(tree: Tree, tmp_path: Path):

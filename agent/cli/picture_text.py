@@ -5,8 +5,8 @@ drawn with Pillow, which renders any OpenType font through FreeType. The font is
 `fonts-noto-cjk` (Noto Sans CJK SC), found at run time through fontconfig (`fc-match`) or its
 package path — never copied into the repository — and a clear bilingual error says what to
 install when it is absent. Pillow rather than matplotlib: the two pictures are a few lines,
-boxes and labels, and Pillow is a 4 MB wheel already pulled in by scikit-image, while
-matplotlib would add tens of MB and its own font cache to a venue PC (docs/audio.md).
+boxes and labels, and Pillow is a wheel of a few MB with no dependencies, while matplotlib would
+add tens of MB and its own font cache to a venue PC (docs/audio.md, *The plot*).
 
 Each picture also carries a machine-readable legend of what was drawn (a PNG iTXt chunk, read
 back with `read_legend`): the tests assert on it, and a script can tell a hum marker from speech

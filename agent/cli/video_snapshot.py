@@ -217,10 +217,12 @@ def _panel_lines(sample: VideoSample, t: VideoThresholds, width: int) -> list[tu
     """What the panel says, as drawing steps: ('text', str, size, colour) or ('row', cells, colour)."""
     overall = verdict_of(sample.findings)
     verdicts = {f.check: f.verdict for f in sample.findings}
+    # A file by its name (the directory is the technician's own); a device or URL as given.
+    name = Path(sample.source).name if sample.kind in ("file", "image") else sample.source
     steps: list[tuple] = [
         (
             "text",
-            f"上传画面 uplink picture · {sample.source} · {sample.width}×{sample.height} · 分析 {sample.frames} 帧 "
+            f"上传画面 uplink picture · {name} · {sample.width}×{sample.height} · 分析 {sample.frames} 帧 "
             f"frames (数值为中位数 values are medians)",
             15,
             INK,

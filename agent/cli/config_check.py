@@ -725,7 +725,9 @@ def _service_part(config_path: Path, user: str, state_root: Path) -> None:
     "--config",
     "config_path",
     required=True,
-    type=click.Path(path_type=Path),
+    # readable=False: an unreadable file is a config error (exit 2) naming the reason, read by the
+    # loader, not click's usage error (exit 3) — as the service user, "cannot read" is the finding.
+    type=click.Path(path_type=Path, readable=False),
     help="The venue's TOML config file.",
 )
 @click.option(

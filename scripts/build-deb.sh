@@ -30,7 +30,7 @@ while (($#)); do
     --out) OUT="${2:?--out needs a directory}"; shift 2 ;;
     --wheel-cache) CACHE="${2:?--wheel-cache needs a directory}"; shift 2 ;;
     --offline) OFFLINE=1; shift ;;
-    -h | --help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) pkg_die "unknown argument: $1 (see --help)" ;;
     esac
 done

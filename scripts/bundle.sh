@@ -36,7 +36,7 @@ while (($#)); do
     --wheel-cache) CACHE="${2:?--wheel-cache needs a directory}"; shift 2 ;;
     --offline) OFFLINE=1; shift ;;
     --with-debs) WITH_DEBS=1; shift ;;
-    -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) pkg_die "unknown argument: $1 (see --help)" ;;
     esac
 done

@@ -39,7 +39,7 @@ WHEELS=""
 VENV_ONLY=0
 
 usage() {
-    sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     cat <<'EOF'
 Options:
   --root DIR           install under DIR instead of / (no sysctl, no systemctl)

@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -230,8 +231,12 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tree]:
     pki = root / "pki"
     made = run_acl(config, "--out", str(pki), "--broker-dir", str(pki / "broker"))
     assert made.returncode == 0, made.stderr
-    # The test's observer: its own user block after the generated ones (nothing generated changes).
+    # The test's observer: its own user block after the generated ones (nothing generated changes);
+    # and a certificate revoked before the broker starts, to see the generated CRL at work.
     Pki(pki).ensure_client("test.observer")
+    Pki(pki).ensure_client("test.revoked")
+    Pki(pki).revoke("test.revoked")
+    assert Pki(pki).write_crl() is not None
     acl = root / "acl-under-test"
     acl.write_text(
         (pki / "broker" / "venue-agent.acl").read_text(encoding="utf-8")
@@ -386,6 +391,40 @@ def test_a_revoked_certificate_fails_the_crl_check_and_a_new_one_is_issued(tree:
     refused = verify(revoked)
     assert refused.returncode != 0 and "revoked" in refused.stdout + refused.stderr
     assert verify(old).returncode == 0
+
+
+def _mqtt_connect_over_tls(tree: Tree, files: Path, name: str) -> bytes:
+    """A TLS handshake with `name`'s certificate, an MQTT 3.1.1 CONNECT, and what the broker answers."""
+    context = ssl.create_default_context(cafile=str(files / "ca.pem"))
+    context.load_cert_chain(str(files / f"{name}.pem"), str(files / f"{name}.key"))
+    client_id = b"test-tls-probe"
+    body = b"\x00\x04MQTT\x04\x02\x00\x0a" + len(client_id).to_bytes(2, "big") + client_id
+    with (
+        socket.create_connection(("127.0.0.1", tree.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(bytes([0x10, len(body)]) + body)
+        return tls.recv(16)
+
+
+def test_a_revoked_certificate_cannot_even_connect_and_a_valid_one_can(tree: Tree):
+    assert _mqtt_connect_over_tls(tree, tree.files("changchun.dehui.main"), "changchun.dehui.main")[:1] == b"\x20"
+    revoked = next((tree.pki / "revoked").glob("test.revoked-*"))
+    with pytest.raises((ssl.SSLError, ConnectionError)):  # mosquitto closes the TLS session, no CONNACK
+        if not _mqtt_connect_over_tls(tree, revoked, "test.revoked"):
+            raise ConnectionError("closed without a CONNACK")
+    deadline = time.monotonic() + WAIT_S
+    while "certificate verify failed" not in tree.broker.log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, "the broker did not say why it refused the certificate"
+        time.sleep(0.1)
+    # ...and nothing but the CRL is wrong with it: signed by the CA, in date, for a client.
+    certificate = revoked / "test.revoked.pem"
+    checked = subprocess.run(
+        ["openssl", "verify", "-purpose", "sslclient", "-CAfile", str(tree.pki / "ca" / "ca.pem"), str(certificate)],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 # -- every allowed and every forbidden publish ---------------------------------------------------

@@ -342,6 +342,13 @@ def test_the_example_acl_and_conf_are_what_the_generator_makes_of_the_example_co
     assert (config / "mosquitto-hub.example.conf").read_text(encoding="utf-8").endswith(snippet)
 
 
+def test_the_by_hand_steps_use_the_generators_openssl_config():
+    from hub.acl.certificates import OPENSSL_CNF
+
+    docs = (Path(__file__).parent.parent / "docs" / "acl.md").read_text(encoding="utf-8")
+    assert f"```ini\n{OPENSSL_CNF}```" in docs
+
+
 def test_a_rerun_keeps_the_ca_keys_and_certificates_and_adds_only_what_is_missing(tree: Tree, tmp_path: Path):
     copy = tmp_path / "pki"
     shutil.copytree(tree.pki, copy)

@@ -83,8 +83,10 @@ if ((WITH_DEBS)); then
         --no-breaks --no-replaces --no-enhances "${RUNTIME_DEBS[@]}" | awk '/^[a-z0-9]/ { print }' | sort -u)
     mkdir -p "$STAGE/debs"
     pkg_note "apt-get download: ${#CLOSURE[@]} Debian packages (${RUNTIME_DEBS[*]} and their dependencies)"
+    ! id _apt >/dev/null 2>&1 || chown _apt "$STAGE/debs" # apt's download sandbox user writes there
     (cd "$STAGE/debs" && apt-get download -qq "${CLOSURE[@]}") ||
         pkg_die "apt-get download of the runtime Debian packages failed (apt-get update first?)"
+    chown -R 0:0 "$STAGE/debs"
     (cd "$STAGE/debs" && dpkg-scanpackages --multiversion . /dev/null >Packages 2>/dev/null) ||
         pkg_die "dpkg-scanpackages over debs/ failed"
 fi

@@ -446,3 +446,104 @@ def teardown_module() -> None:
             + "\n",
             encoding="utf-8",
         )
+
+
+def _pushed(board: Board, key: str) -> dict:
+    """What the venue agent itself stored of the offices' pushes (its state_dir/pushed_schedule.json)."""
+    path = board.workdir / key.replace("/", "-") / "state" / "pushed_schedule.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"offices": {}}
+
+
+def test_an_operator_pushes_a_conference_from_the_board_and_withdraws_it(
+    board: Board, browser: webdriver.Chrome
+) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    wait_online(board, list(FLEET))
+    start = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=3)
+    sign_in(browser, board, "province", "/schedule")
+    browser.find_element(By.ID, "title").send_keys("全省安全生产电视电话会议")
+    for field, value in (("date", f"{start:%Y-%m-%d}"), ("time", "09:30")):  # typed the way the widget stores it
+        browser.execute_script("arguments[0].value = arguments[1]", browser.find_element(By.ID, field), value)
+    browser.find_element(By.ID, "conference-id").send_keys("board-push-1")
+    browser.find_element(By.ID, "schedule-push").click()
+    wait_until(lambda: browser.find_elements(By.ID, "schedule-result") or None, 40, "the push's result")
+    shot(browser, "schedule-pushed")
+    accepted = {key: browser.find_element(By.ID, f"p:{key}").get_attribute("data-accepted") for key in ALL}
+    assert accepted == {**dict.fromkeys(FLEET, "yes"), NEVER[0]: "silent"}
+    assert "已接收 3" in browser.find_element(By.ID, "c:board-push-1").text
+    for key in FLEET:  # every agent holds it in the province's slot
+        stored = _pushed(board, key)["offices"]["vc/jilin/#"]
+        assert [(c["id"], c["title"], c["start"][11:16]) for c in stored] == [
+            ("board-push-1", "全省安全生产电视电话会议", "09:30")
+        ]
+        assert stored[0]["start"].endswith("+08:00")
+
+    sign_in(browser, board, "changchun", "/schedule")  # a prefecture viewer sees it as the province's, read-only
+    assert "全省安全生产电视电话会议" in browser.find_element(By.ID, "schedule-others").text
+    assert not browser.find_elements(By.ID, "schedule-form") and not browser.find_elements(By.ID, "c:board-push-1")
+
+    sign_in(browser, board, "province", "/schedule")
+    browser.find_element(By.CSS_SELECTOR, "#c\\:board-push-1 button.withdraw").click()
+    wait_until(lambda: browser.find_elements(By.ID, "schedule-result") or None, 40, "the withdrawal's result")
+    assert not browser.find_elements(By.ID, "c:board-push-1")
+    for key in FLEET:
+        assert "vc/jilin/#" not in _pushed(board, key)["offices"]
+    browser.find_element(By.ID, "title").send_keys("x")
+    browser.execute_script("arguments[0].value = ''", browser.find_element(By.ID, "date"))
+    browser.execute_script("document.getElementById('schedule-form').noValidate = true")
+    browser.find_element(By.ID, "schedule-push").click()
+    wait_until(lambda: browser.find_elements(By.ID, "schedule-problems") or None, 15, "the form's problem")
+    assert "YYYY-MM-DD" in browser.find_element(By.ID, "schedule-problems").text
+
+
+def _venue_of(key: str) -> dict:
+    _, prefecture, county, _ = key.split("/")
+    name = FLEET[key][2] if key in FLEET else key
+    level = "prefecture" if county == "_" else "county"
+    return {"province": "jilin", "prefecture": prefecture, "county": county, "id": "main", "name": name, "level": level}
+
+
+def test_the_patrol_wall_shows_a_new_picture_without_a_reload(board: Board, browser: webdriver.Chrome) -> None:
+    key = "jilin/siping/lishu/main"
+    sign_in(browser, board, "province", "/patrol")
+    browser.execute_script("window.boardMarker = 'same page'")
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    publisher.connect("127.0.0.1", board.broker.port)
+    publisher.loop_start()
+    fresh = str(uuid.uuid4())
+    try:
+        document = envelope(test_jpeg(320, 180), venue=_venue_of(key), id=fresh)
+        publisher.publish(f"vc/{key}/snapshot", raw(document), qos=1, retain=True).wait_for_publish(5)
+    finally:
+        publisher.loop_stop()
+        publisher.disconnect()
+
+    def shows_fresh() -> bool | None:
+        cards = browser.find_elements(By.ID, f"s:{key}")
+        return (bool(cards) and fresh in (cards[0].find_element(By.TAG_NAME, "img").get_attribute("src") or "")) or None
+
+    wait_until(shows_fresh, 30, "the new picture on the open wall")
+    assert browser.execute_script("return window.boardMarker") == "same page", "the page was reloaded"
+    card = browser.find_element(By.ID, f"s:{key}")
+    assert "第十七条" in card.text and "前排只检测到 2 位领导" in card.text  # drawn as the page draws it
+    shot(browser, "patrol-live")
+
+
+def test_a_venue_first_heard_while_the_overview_is_open_gets_its_tile(board: Board, browser: webdriver.Chrome) -> None:
+    key = "jilin/changchun/jiutai/main"
+    sign_in(browser, board, "province", "/")
+    assert not browser.find_elements(By.ID, f"t:{key}")
+    browser.execute_script("window.boardMarker = 'same page'")
+    config = agent_config(board.workdir / "jiutai", board.broker.url, "changchun", "jiutai", "九台区政府视频会议室")
+    newcomer = AgentProcess(config, board.workdir / "jiutai.log").start()
+    try:
+        wait_until(lambda: browser.find_elements(By.ID, f"t:{key}") or None, 40, "the newcomer's tile")
+        tile = browser.find_element(By.ID, f"t:{key}")
+        assert tile.text == "九台区政府视频会议室"
+        assert tile.find_element(By.XPATH, "ancestor::section").get_attribute("data-prefecture") == "changchun"
+        assert browser.execute_script("return window.boardMarker") == "same page", "the page was reloaded"
+        shot(browser, "overview-newcomer")
+    finally:
+        newcomer.ensure_dead()

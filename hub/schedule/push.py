@@ -77,17 +77,33 @@ def push_schedule(
             if reply.error is not None:
                 row["error"] = {"code": reply.error.code, "message": reply.error.message.model_dump()}
         rows.append(row)
-    _store(engine, office, conferences, rows, pushed_at)
+    _store(engine, office, conferences, rows, pushed_at, withdraw=not only)
     return PushResult(rows)
 
 
 def _store(
-    engine: Engine, scope: str, conferences: list[Conference], rows: list[dict[str, Any]], pushed_at: datetime
+    engine: Engine,
+    scope: str,
+    conferences: list[Conference],
+    rows: list[dict[str, Any]],
+    pushed_at: datetime,
+    withdraw: bool,
 ) -> None:
+    """Upsert the pushed conferences and who accepted them. With `withdraw` (a push to the whole scope),
+    this office's conferences that have not started and are not in the push are deleted (with their
+    per-venue rows): the office withdrew them. Conferences that started are history and stay."""
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     conference_t, link_t = ConferenceRow.__table__, ConferenceVenue.__table__
     answered_at = datetime.now(UTC)
     with writer_engine(engine).begin() as connection:
+        if withdraw:
+            withdrawn = (
+                conference_t.delete()
+                .where(conference_t.c.scope == scope)
+                .where(conference_t.c.start > pushed_at)
+                .where(conference_t.c.id.not_in([c.id for c in conferences]))
+            )
+            connection.execute(withdrawn)
         for conference in conferences:
             values = {
                 "id": conference.id,

@@ -31,7 +31,7 @@ from hub.web.formatting import install_filters
 from hub.web.metrics import BoardMetrics
 from hub.web.middleware import BoardGate
 from hub.web.rollcall_run import RollCalls
-from hub.web.routes import api, auth, overview, patrol, reports, rollcall, venue
+from hub.web.routes import api, auth, overview, patrol, reports, rollcall, schedule, venue
 from hub.web.sessions import Signer, load_secret
 
 log = logging.getLogger("hub.web")
@@ -80,6 +80,7 @@ def create_app(settings: HubSettings, engine: Engine, password: str | None) -> S
             *venue.routes,
             *rollcall.routes,
             *patrol.routes,
+            *schedule.routes,
             *reports.routes,
             *api.routes,
             Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),

@@ -41,6 +41,15 @@ class Board:
         chosen = request.cookies.get(LANGUAGE_COOKIE)
         return chosen if chosen in LANGUAGES else self.settings.web.language
 
+    def fragment(self, request: Request, template: str, **context: Any) -> str:
+        """A piece of a page (a patrol card) drawn as the page would draw it, for a live stream."""
+        language = self.language(request)
+
+        def t(code: str, **fields: object) -> str:
+            return text(code, language, **fields)
+
+        return self.templates.get_template(template).render({"t": t, "lang": language, **context})
+
     def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         language = self.language(request)
         viewer: Viewer | None = request.scope.get("state", {}).get("viewer")

@@ -63,8 +63,17 @@ class Tile:
         return self.state
 
     def public(self) -> dict[str, str | None]:
-        """What a browser gets for one tile (the stream's JSON)."""
-        return {"k": self.key, "c": self.css, "s": self.state, "o": self.overall}
+        """What a browser gets for one tile (the stream's JSON): its colour, and where it goes (name,
+        prefecture, county), so a venue that first appears while the page is open gets its tile."""
+        return {
+            "k": self.key,
+            "c": self.css,
+            "s": self.state,
+            "o": self.overall,
+            "n": self.name,
+            "p": self.prefecture,
+            "u": self.county,
+        }
 
 
 def utc_now() -> datetime:

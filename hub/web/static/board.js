@@ -1,4 +1,5 @@
-// The board's only script: live tiles on the overview, live rows on the roll call, the countdown.
+// The board's only script: live tiles on the overview, live rows on the roll call, live pictures on
+// the patrol wall, the countdown.
 // Vanilla JS and EventSource (server-sent events): nothing to build, nothing fetched from elsewhere.
 "use strict";
 
@@ -24,13 +25,44 @@ function recount() {
   }
 }
 
+function placeNewTile(tree, tile) {
+  // A venue first heard while the page is open: its tile goes into its prefecture and county. A new
+  // prefecture needs its heading and counts laid out by the server, so that one case reloads.
+  const section = tree.querySelector(`section.prefecture[data-prefecture="${CSS.escape(tile.p)}"]`);
+  if (!section) { scheduleReload(); return null; }
+  let county = section.querySelector(`div.county[data-county="${CSS.escape(tile.u)}"]`);
+  if (!county) {
+    county = document.createElement("div");
+    county.className = "county";
+    county.dataset.county = tile.u;
+    const label = document.createElement("span");
+    label.className = "cname";
+    label.textContent = tile.u === "_" ? tree.dataset.ownVenue : tile.u;
+    county.appendChild(label);
+    section.appendChild(county);
+  }
+  const link = document.createElement("a");
+  link.id = `t:${tile.k}`;
+  link.href = `/venue/${tile.k}`;
+  link.textContent = tile.n;  // text, never markup: a venue's name comes from its own status
+  county.appendChild(link);
+  return link;
+}
+
+let reloadDue = false;
+function scheduleReload() {
+  if (reloadDue) return;
+  reloadDue = true;
+  setTimeout(() => window.location.reload(), 1000);
+}
+
 function liveOverview(tree) {
   const live = document.getElementById("live");
   const source = new EventSource(`${tree.dataset.stream}?since=${tree.dataset.generation}`);
   source.addEventListener("tiles", (event) => {
     for (const tile of JSON.parse(event.data)) {
-      const element = document.getElementById(`t:${tile.k}`);
-      if (!element) continue;  // a new venue: shown at the next load
+      const element = document.getElementById(`t:${tile.k}`) || placeNewTile(tree, tile);
+      if (!element) continue;
       element.className = `t ${tile.c}`;
       element.dataset.changed = String(Date.now());
     }
@@ -74,6 +106,23 @@ function liveRollCall(table) {
   });
 }
 
+function livePatrol(wall) {
+  // Each picture stored after the page was drawn arrives as the server-drawn figure for its venue.
+  const source = new EventSource(wall.dataset.stream);
+  source.addEventListener("card", (event) => {
+    const data = JSON.parse(event.data);
+    const old = document.getElementById(`s:${data.venue}`);
+    if (data.html === null) { if (old) old.remove(); return; }  // its new picture fails the filter
+    const holder = document.createElement("template");
+    holder.innerHTML = data.html.trim();  // markup drawn by the board's own template (escaped there)
+    const figure = holder.content.firstElementChild;
+    if (old) old.replaceWith(figure); else wall.appendChild(figure);
+    const empty = document.getElementById("wall-empty");
+    if (empty) empty.remove();
+    window.boardPatrolUpdates = (window.boardPatrolUpdates || 0) + 1;
+  });
+}
+
 function countdown() {
   const element = document.querySelector(".countdown");
   if (!element) return;
@@ -95,5 +144,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (tree) liveOverview(tree);
   const rows = document.getElementById("rollcall-rows");
   if (rows && rows.dataset.stream) liveRollCall(rows);
+  const wall = document.getElementById("wall");
+  if (wall && wall.dataset.stream) livePatrol(wall);
   countdown();
 });

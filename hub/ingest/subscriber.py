@@ -37,7 +37,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from contract import topics
-from contract.broker import BrokerConfig
+from contract.broker import BrokerConfig, max_packet_size
 from contract.mqtt_client import make_client
 from hub.config.models import HubSection
 from hub.ingest.decode import Incoming
@@ -63,6 +63,9 @@ def _connect_properties(hub: HubSection) -> Properties:
     properties = Properties(PacketTypes.CONNECT)
     properties.SessionExpiryInterval = hub.session_expiry_s
     properties.ReceiveMaximum = RECEIVE_MAXIMUM
+    # A little above the largest payload the hub accepts: a message slightly over it still arrives and is
+    # counted as `too_large` (with its topic); a giant one is dropped by the broker, not held in memory.
+    properties.MaximumPacketSize = max_packet_size(hub.max_payload_bytes)
     return properties
 
 

@@ -25,6 +25,10 @@ SNMP_MESSAGES = Catalog(
             "设备 {device} 返回 SNMP 错误：{detail}",
             "{device} answered with an SNMP error: {detail}",
         ),
+        "snmp.reachable.config": (
+            "设备 {device} 配置有误，未轮询：{detail}",
+            "{device} is misconfigured, not polled: {detail}",
+        ),
         "snmp.registration.ok": ("{device} 已注册：{detail}", "{device} is registered: {detail}"),
         "snmp.registration.failed": (
             "{device} 注册失败：{detail}，无法入会",
@@ -104,9 +108,11 @@ def _graded(value: float, warn: float, fail: float) -> tuple[Verdict, float]:
 def judge_reachability(device: str, reading: DeviceReading) -> Finding:
     if reading.reachable and reading.error is None:
         return _finding("snmp.reachable", Verdict.OK, "snmp.reachable.ok", device, True, profile=reading.profile)
-    code = {"error-status": "snmp.reachable.error", "auth": "snmp.reachable.auth"}.get(
-        reading.error_kind or "", "snmp.reachable.timeout"
-    )
+    code = {
+        "error-status": "snmp.reachable.error",
+        "auth": "snmp.reachable.auth",
+        "config": "snmp.reachable.config",
+    }.get(reading.error_kind or "", "snmp.reachable.timeout")
     return _finding("snmp.reachable", Verdict.FAIL, code, device, False, detail=reading.error or reading.error_kind)
 
 

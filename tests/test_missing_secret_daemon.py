@@ -19,9 +19,15 @@ SSH_VARIABLE = "VA_SURELY_UNSET_SSH_PASSWORD"
 def test_a_missing_device_secret_is_a_finding_not_a_crash_loop(broker, hub, start_agent):
     assert SNMP_VARIABLE not in os.environ and SSH_VARIABLE not in os.environ
     nobody = free_port()  # nothing is ever sent: the secret is missing before any poll
+    traps = free_port(kind=2)
     extra = f"""
 [snmp]
 interval_s = 1
+
+[snmp.traps]
+enabled = true
+listen = "127.0.0.1"
+port = {traps}
 
 [[snmp.devices]]
 name = "codec"
@@ -50,6 +56,7 @@ password_env = "{SSH_VARIABLE}"
     assert_valid("status", first)
     snmp = first["checks"]["snmp.reachable@codec"]
     ssh = first["checks"]["ssh.reachable@codec-ssh"]
+    assert snmp["code"] == "snmp.reachable.config" and "misconfigured" in snmp["message"]["en"]
     assert (
         snmp["verdict"] == "fail"
         and f"snmp.devices[codec].community_env: environment variable {SNMP_VARIABLE}" in (snmp["message"]["en"])
@@ -63,10 +70,11 @@ password_env = "{SSH_VARIABLE}"
     so_far = len(hub.wait_for(both_reported, timeout=30))
     later = hub.wait_for(both_reported, timeout=60, count=so_far + 5)
     tasks = later[-1].json()["tasks"]
-    for name in ("snmp:codec", "ssh:codec-ssh"):
+    for name in ("snmp:codec", "ssh:codec-ssh", "snmp:traps"):  # the receiver leaves that device out
         assert tasks[name]["state"] == "running" and tasks[name]["restarts"] == 0, tasks[name]
     assert agent.stop() == 0
     log = agent.log()
     assert "Traceback" not in log and "failed; restarting" not in log, log
     assert log.count("SNMP device codec is not polled until its secret is set") == 1, log
+    assert "SNMP traps from codec are not accepted: snmp.devices[codec].community_env" in log, log
     assert log.count("SSH device codec-ssh is not read until its secret is set") == 1, log

@@ -19,12 +19,23 @@ import socket
 
 from agent.config.devices import SnmpDeviceConfig
 from agent.config.models import Settings
-from agent.devices.snmp_credentials import credentials_of
+from agent.devices.snmp_credentials import SnmpCredentials, credentials_of
 from agent.monitors import Monitor, Reporter
 from collectors.snmp.traps import TrapConfig, TrapReceiver, TrapRecord, TrapUser, communities_of
+from contract.secrets import SecretError
 from probes.snmp_traps import bind_failed, judge_trap, listening
 
 log = logging.getLogger(__name__)
+
+
+def _credentials(device: SnmpDeviceConfig) -> SnmpCredentials | None:
+    """The device's secrets, or None (logged, naming the field) when one cannot be had: its traps are then
+    not accepted, while the other devices' are, and its poll reports the same problem as a finding."""
+    try:
+        return credentials_of(device)
+    except SecretError as exc:
+        log.error("SNMP traps from %s are not accepted: %s", device.name, exc)
+        return None
 
 
 def trap_users(devices: list[SnmpDeviceConfig]) -> tuple[TrapUser, ...]:
@@ -32,9 +43,8 @@ def trap_users(devices: list[SnmpDeviceConfig]) -> tuple[TrapUser, ...]:
     users: dict[str, TrapUser] = {}
     for device in devices:
         v3 = device.v3
-        if v3 is None:
+        if v3 is None or (secrets := _credentials(device)) is None:
             continue
-        secrets = credentials_of(device)
         known = users.get(v3.user)
         engine_ids = (known.engine_ids if known else ()) + ((device.trap_engine_id,) if device.trap_engine_id else ())
         users[v3.user] = TrapUser(
@@ -52,7 +62,11 @@ def trap_communities(settings: Settings) -> tuple[str, ...]:
     traps = settings.snmp.traps
     if traps.communities_env:
         return communities_of(part.strip() for part in os.environ.get(traps.communities_env, "").split(","))
-    found = (credentials_of(device).community for device in settings.snmp.devices if device.version != "3")
+    found = (
+        secrets.community
+        for device in settings.snmp.devices
+        if device.version != "3" and (secrets := _credentials(device)) is not None
+    )
     return communities_of(found)
 
 

@@ -21,7 +21,17 @@ EXIT_NO_WHEELS = 3  # scripts/packaging-lib.sh: PKG_EXIT_NO_WHEELS
 BUILD_TIMEOUT_S = 240
 # The test extras and the suite's peers: none of them belongs on a venue PC.
 TEST_ONLY_WHEELS = ("pytest", "ruff", "snmpsim", "hypothesis", "selenium", "scikit_image", "jsonschema", "psutil")
-TEST_ONLY_DEBIAN = ("mosquitto", "snmpd", "postgresql", "chromium", "espeak-ng", "fonts-noto-cjk")
+TEST_ONLY_DEBIAN = ("mosquitto", "snmpd", "postgresql", "chromium", "espeak-ng", "openssl")
+
+# docs/install.md, 4.: the secrets and files the example config names, as the technician gives them.
+TECHNICIAN_CONFIGURES = """
+printf '%s' 'THE-PASSWORD' | install -m 0600 /dev/stdin /etc/venue-agent/credentials/broker-password
+printf '%s\\n' CODEC_COMMUNITY=public SWITCH_AUTH_KEY=auth-key-1 SWITCH_PRIV_KEY=priv-key-1 CODEC_SSH_PASSWORD=pw \\
+    >> /etc/venue-agent/venue-agent.env
+mkdir -p /tmp/pki && cd /tmp/pki && for f in hub-ca.pem client.pem client.key; do echo placeholder > "$f"; done
+install -m 0640 -g venue-agent hub-ca.pem client.pem client.key /etc/venue-agent/
+cd /
+"""
 
 
 def host_arch() -> str:

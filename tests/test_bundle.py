@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 
 from tests import overlay_root
-from tests.packaging_build import ROOT, TEST_ONLY_DEBIAN, TEST_ONLY_WHEELS, build, host_arch, version
+from tests.packaging_build import (
+    ROOT,
+    TECHNICIAN_CONFIGURES,
+    TEST_ONLY_DEBIAN,
+    TEST_ONLY_WHEELS,
+    build,
+    host_arch,
+    version,
+)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -143,8 +151,17 @@ def test_install_into_a_throwaway_root_without_registry_then_upgrade_rollback_re
     shown = subprocess.run([str(agent), "--version"], capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0 and version() in shown.stdout, shown.stdout + shown.stderr
     config = root / "etc/venue-agent/venue.toml"
+    # The example's broker password is a credential (password_credential = "broker-password"): here
+    # given as systemd would hand it over (LoadCredential=venue-agent:…, docs/service.md).
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "venue-agent_broker-password").write_text("THE-PASSWORD")
     checked = subprocess.run(
-        [str(agent), "config", "check", "-c", str(config)], capture_output=True, text=True, timeout=60
+        [str(agent), "config", "check", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, CREDENTIALS_DIRECTORY=str(credentials)),
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.startswith("OK")
@@ -196,22 +213,27 @@ def test_install_into_a_throwaway_root_without_registry_then_upgrade_rollback_re
 
 
 def test_install_as_root_on_a_copy_of_this_machine(unpacked: Path, tmp_path: Path) -> None:
-    """install.sh as a technician runs it (no --root), in a throwaway copy of this machine with
-    no network: the real systemd-sysusers user, then the config read as that user."""
+    """docs/install.md's steps as a technician runs them (install.sh without --root), in a
+    throwaway copy of this machine with no network: the real systemd-sysusers user, the secrets
+    and files given as the doc says, then `config check --service` reads them as that user."""
     reason = overlay_root.unavailable_reason()
     if reason:
         pytest.skip(f"no throwaway copy of this machine: {reason}")
     system_python_or_skip()
-    if shutil.which("runuser") is None:
-        pytest.skip("runuser is not installed")
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv is not installed (config check --service runs as the service user through it)")
     result = overlay_root.run_in_overlay(
         tmp_path,
         """
         cd /mnt/bundle
         ./install.sh
         venue-agent --version
-        runuser -u venue-agent -- venue-agent config check -c /etc/venue-agent/venue.toml
-        id -nG venue-agent
+        """
+        + TECHNICIAN_CONFIGURES
+        + """
+        echo "groups: $(id -nG venue-agent)"
+        venue-agent config check --service -c /etc/venue-agent/venue.toml
+        cd /mnt/bundle
         sysctl -n net.ipv4.ping_group_range
         echo "markers: installed"
         ./install.sh --uninstall --purge
@@ -225,7 +247,7 @@ def test_install_as_root_on_a_copy_of_this_machine(unpacked: Path, tmp_path: Pat
     assert result.returncode == 0, out[-4000:]
     assert f"version {version()}" in result.stdout
     assert "OK: /etc/venue-agent/venue.toml" in result.stdout
-    groups = result.stdout.split("OK: /etc/venue-agent/venue.toml", 1)[1].splitlines()[1].split()
+    groups = result.stdout.split("groups: ", 1)[1].splitlines()[0].split()
     assert {"venue-agent", "audio", "video"} <= set(groups), groups
     assert "markers: removed" in result.stdout
     assert overlay_root.leftovers(tmp_path, "venue-agent") == []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import overlay_root
-from tests.packaging_build import TEST_ONLY_DEBIAN, TEST_ONLY_WHEELS, build, host_arch, version
+from tests.packaging_build import TECHNICIAN_CONFIGURES, TEST_ONLY_DEBIAN, TEST_ONLY_WHEELS, build, host_arch, version
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -94,7 +94,10 @@ def test_install_upgrade_remove_purge(deb: Path, tmp_path: Path) -> None:
         say "modes"; stat -c '%n %a %U:%G' /etc/venue-agent /etc/venue-agent/venue.toml \\
             /etc/venue-agent/venue-agent.env /etc/venue-agent/credentials /var/lib/venue-agent
         say "version"; venue-agent --version
-        say "check"; runuser -u venue-agent -- venue-agent config check -c /etc/venue-agent/venue.toml
+        """
+        + TECHNICIAN_CONFIGURES
+        + """
+        say "check"; venue-agent config check --service -c /etc/venue-agent/venue.toml
         say "nopytest"; /opt/venue-agent/venv/bin/python -c 'import pytest' 2>/dev/null && exit 9
         echo '# edited by the technician' >> /etc/venue-agent/venue.toml
         first=$(readlink /opt/venue-agent/venv)

@@ -1,9 +1,9 @@
 """`venue-hub evaluate -c FILE --year Y [--rules FILE] [--json] [--xlsx FILE]`: the Art. 21–22 evaluation.
 
 The scoring rules are data: the shipped default (hub/reports/scoring-default.toml, labelled as not
-the official annex) unless `--rules FILE` names an office's own. Exit codes: 0 no venue below pass and
-no serious problem, 1 a venue below pass, 2 a serious problem (Art. 22), 3 no venue in scope or
-unusable rules.
+the official annex) unless the config's `[evaluation] rules` or `--rules FILE` (which wins) names an
+office's own. Exit codes: 0 no venue below pass and no serious problem, 1 a venue below pass, 2 a
+serious problem (Art. 22), 3 no venue in scope or unusable rules.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def render_table(evaluation: Evaluation, console: Console) -> None:
     "--rules",
     "rules_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Scoring rules (TOML); default: the shipped, non-official default.",
+    help="Scoring rules (TOML); default: the config's [evaluation] rules, else the shipped, non-official default.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path, dir_okay=False), help="Also write a spreadsheet.")
@@ -92,7 +92,7 @@ def evaluate_command(
     """The Art. 21–22 evaluation of YEAR: every venue's conferences, roll calls, self-tests, quality, score."""
     settings = settings_or_exit(config_path)
     try:
-        rules, used = load_rules(rules_path)
+        rules, used = load_rules(rules_path or settings.evaluation.rules)  # --rules, the config's, the default
     except RulesError as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)

@@ -41,7 +41,25 @@ def parse_settings(text: str, path: Path) -> HubSettings:
         ]
         raise ConfigError(path, issues) from None
     settings = resolve_paths(settings, path.parent)
-    return with_account_file(settings, lines_of=key_lines(text), path=path)
+    lines = key_lines(text)
+    check_rules(settings, lines_of=lines, path=path)
+    return with_account_file(settings, lines_of=lines, path=path)
+
+
+def check_rules(settings: HubSettings, *, lines_of: dict, path: Path) -> None:
+    """`[evaluation] rules` read and checked now, like the accounts file: a typo in an office's scoring
+    rules is found by `config check` (naming the key, its line and each problem in the rules file), not
+    by the first evaluation asked for at the end of the year — or by the board, showing an error page."""
+    rules_path = settings.evaluation.rules
+    if rules_path is None:
+        return
+    from hub.reports.scoring import RulesError, load_rules
+
+    try:
+        load_rules(rules_path)
+    except RulesError as exc:
+        line = line_of(lines_of, ("evaluation", "rules"))
+        raise ConfigError(path, [ConfigIssue("evaluation.rules", problem, line) for problem in exc.problems]) from None
 
 
 def with_account_file(settings: HubSettings, *, lines_of: dict, path: Path) -> HubSettings:
@@ -95,6 +113,11 @@ def resolve_paths(settings: HubSettings, base: Path) -> HubSettings:
         update["inventory"] = base / hub.inventory
     if hub.database.startswith("sqlite:///") and not hub.database.startswith("sqlite:////"):
         update["database"] = f"sqlite:///{(base / hub.database.removeprefix('sqlite:///')).resolve()}"
+    rules = settings.evaluation.rules
+    if rules is not None and not rules.is_absolute():
+        settings = settings.model_copy(
+            update={"evaluation": settings.evaluation.model_copy(update={"rules": base / rules})}
+        )
     web_update = {
         name: base / value
         for name in ("accounts_file", "session_secret_file")

@@ -10,9 +10,12 @@ inventory = "hub-inventory.csv"            # the venues that should exist (CSV o
 url = "mqtt://broker.example:1883"
 
 [[sink]]                                   # incident notices (hub/incidents/config.py)
+
+[evaluation]
+rules = "scoring-rules.toml"               # an office's own scoring rules (default: the shipped, non-official)
 ```
 
-Relative paths (the SQLite file, the inventory) are taken from the config file's directory, so a
+Relative paths (the SQLite file, the inventory, the scoring rules) are taken from the config file's directory, so a
 config works the same whatever directory the service is started from.
 """
 
@@ -117,6 +120,19 @@ class SnapshotsSection(Strict):
     )
 
 
+class EvaluationSection(Strict):
+    """The yearly evaluation (Art. 21–22, docs/hub-reports.md): which scoring rules `venue-hub evaluate`
+    and the board's /evaluation page apply. The official annex is not public, so the default is the
+    shipped, clearly labelled non-official file; an office names its own here once, rather than passing
+    `--rules` to every run (where the board could not follow it)."""
+
+    rules: Path | None = Field(
+        default=None,
+        description="Scoring rules (TOML, hub/reports/scoring-default.toml's format); relative to this file; "
+        "checked when the config is read. Default: the shipped, non-official rules.",
+    )
+
+
 class HubSettings(Strict):
     """The whole hub config file."""
 
@@ -126,6 +142,9 @@ class HubSettings(Strict):
     web: WebSection = Field(default_factory=WebSection, description="The web board (docs/board.md).")
     snapshots: SnapshotsSection = Field(
         default_factory=lambda: SnapshotsSection(), description="Uplink snapshots kept (docs/board.md)."
+    )
+    evaluation: EvaluationSection = Field(
+        default_factory=lambda: EvaluationSection(), description="The yearly evaluation (docs/hub-reports.md)."
     )
 
     @model_validator(mode="after")

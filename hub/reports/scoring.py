@@ -1,8 +1,10 @@
 """Scoring rules kept as data (Art. 21): read, checked strictly, and applied to a venue's year.
 
 The official annex is not public, so the hub ships `scoring-default.toml`, labelled as a default, and
-an office replaces it with its own file (`venue-hub evaluate --rules FILE`). A rule may only name a
-metric the evaluation computes (METRICS): a typo is an error at load, not a silently ignored rule.
+an office replaces it with its own file (`[evaluation] rules = "FILE"` in the hub config, used by
+`venue-hub evaluate` and the board, checked by `config check`; or `venue-hub evaluate --rules FILE`).
+A rule may only name a metric the evaluation computes (METRICS): a typo is an error at load, not a
+silently ignored rule.
 """
 
 from __future__ import annotations

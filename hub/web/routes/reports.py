@@ -102,7 +102,7 @@ def _year(request: Request) -> int:
 
 
 def _evaluate(board, year: int, scope: str):
-    rules, used = load_rules(None)
+    rules, used = load_rules(board.settings.evaluation.rules)  # the config's [evaluation] rules, else the default
     return build_evaluation(board.engine, year, scope, rules, used, now=datetime.now(UTC)), rules
 
 

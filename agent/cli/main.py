@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from agent import __version__
-from agent.cli import schedule_view, selftest_view, status_view
-from agent.cli.config_check import config_check
-from agent.cli.probe_audio import probe_audio
-from agent.cli.probe_net import probe_net
-from agent.cli.probe_output import PROBLEMS_OPTION
-from agent.cli.probe_snmp import probe_snmp
-from agent.cli.probe_ssh import probe_ssh
-from agent.cli.probe_video import probe_video
+from agent.cli.lazy_group import LazyGroup
+from agent.cli.options import CONFIG_OPTION, PROBLEMS_OPTION
 from agent.cli.quiet import keep_libraries_off_the_terminal
 from agent.cli.usage import NagiosGroup
-from agent.config import ConfigError, Settings, load_config
-from agent.config.secrets import SecretError
 
-CONFIG_OPTION = click.option(
-    "-c",
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="The venue's TOML config file.",
-)
+if TYPE_CHECKING:
+    from agent.config import Settings
+
+# Each command loads its own stack when it runs (agent/cli/lazy_group.py): `--version`, `--help` and
+# one probe do not pay for SciPy, OpenCV, pysnmp and netmiko together.
+PROBES = {
+    "snmp": "agent.cli.probe_snmp:probe_snmp",
+    "ssh": "agent.cli.probe_ssh:probe_ssh",
+    "video": "agent.cli.probe_video:probe_video",
+    "audio": "agent.cli.probe_audio:probe_audio",
+    "net": "agent.cli.probe_net:probe_net",
+}
 
 
 def _load_or_exit(path: Path) -> Settings:
+    from agent.config import ConfigError, load_config
+
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -62,6 +60,9 @@ def main(context: click.Context) -> None:
 )
 def run(config_path: Path, log_level: str | None) -> None:
     """Run the daemon in the foreground (systemd runs it this way)."""
+    import asyncio
+
+    from agent.config.secrets import SecretError
     from agent.daemon import Agent
 
     settings = _load_or_exit(config_path)
@@ -78,12 +79,9 @@ def run(config_path: Path, log_level: str | None) -> None:
     sys.exit(code)
 
 
-@main.group()
+@main.group(cls=LazyGroup, lazy={"check": "agent.cli.config_check:config_check"})
 def config() -> None:
     """Work with config files."""
-
-
-config.add_command(config_check)  # agent/cli/config_check.py: the file, and with --service the service's view
 
 
 @main.command()
@@ -96,6 +94,8 @@ def status(config_path: Path, as_json: bool, timeout: float, problems_only: bool
 
     Exit codes as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL (failed check or offline), 3 UNKNOWN.
     """
+    from agent.cli import status_view
+
     settings = _load_or_exit(config_path)
     sys.exit(status_view.show(settings, as_json=as_json, timeout_s=timeout, problems_only=problems_only))
 
@@ -106,6 +106,8 @@ def status(config_path: Path, as_json: bool, timeout: float, problems_only: bool
 @click.option("--all", "include_past", is_flag=True, help="Also conferences that have ended.")
 def schedule(config_path: Path, as_json: bool, include_past: bool) -> None:
     """Conferences ahead and their Art. 14 checkpoints (eve test, power-on, roll call, seating, …)."""
+    from agent.cli import schedule_view
+
     schedule_view.show(_load_or_exit(config_path), as_json, include_past)
 
 
@@ -142,20 +144,15 @@ def selftest(
 
     Exit codes as a Nagios plugin: 0 pass, 1 warn, 2 fail, 3 unknown.
     """
+    from agent.cli import selftest_view
+
     settings = _load_or_exit(config_path)
     sys.exit(selftest_view.show(settings, as_json, conference_id, framing, via_broker, wait_s, problems_only))
 
 
-@main.group()
+@main.group(cls=LazyGroup, lazy=PROBES)
 def probe() -> None:
     """Diagnostics a technician runs by hand; Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."""
-
-
-probe.add_command(probe_snmp)
-probe.add_command(probe_ssh)
-probe.add_command(probe_video)
-probe.add_command(probe_audio)
-probe.add_command(probe_net)
 
 
 if __name__ == "__main__":

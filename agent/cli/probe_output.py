@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import os
 
-import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from agent.cli.messages import bad_parameter, usage_error
+from agent.cli.options import PROBLEMS_OPTION
 from agent.cli.problems_first import Row, measured, overall, print_rows, summary
 from agent.cli.verdicts import code
 from contract.findings import Finding, Verdict, is_advisory
 
 FINDING_COLUMNS = ("check", "verdict", "value / limit", "message")
-PROBLEMS_OPTION = click.option(
-    "--problems", "problems_only", is_flag=True, help="Only the summary line and what is not ok (a quick look)."
-)
+__all__ = ["PROBLEMS_OPTION"]  # re-exported for the probes
 
 
 def finding_rows(findings: list[Finding]) -> list[Row]:

@@ -13,13 +13,13 @@ from typing import Any
 
 import click
 
-from agent.cli.messages import say
-
 USAGE_EXIT = 3
 
 
 def hint_line(error: click.UsageError) -> str:
     """`UNKNOWN: 用法错误 / usage error: No such option: --comunity (Possible options: --community) — see …`"""
+    from agent.cli.messages import say  # the catalog needs pydantic: loaded only when there is an error
+
     command = error.ctx.command_path if error.ctx is not None else "venue-agent"
     message = " ".join(error.format_message().split())
     return f"UNKNOWN: {say('cli.usage')}: {message} — see `{command} --help`"

@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from sim.snmp import SnmpSimulator
@@ -26,20 +27,22 @@ GNU_TIME = "/usr/bin/time"  # Debian package `time`
 
 
 def measure(command: list[str]) -> tuple[float, float, int]:
-    """(seconds, peak RSS in MiB, exit status) of one run of `command`, as GNU time reports them.
+    """(seconds, peak RSS in MiB, exit status) of one run of `command`; the memory as GNU time reports it.
 
     Measured by `/usr/bin/time` rather than this process's own wait4: Linux charges a child the
     resident size of the process it was forked (or vforked) from until it execs, so every figure
     would start at this benchmark's own ~60 MiB; `time` is small, and its child is charged only its own."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        started = time.perf_counter()  # GNU time's own %e has a resolution of 10 ms
         done = subprocess.run(
             [GNU_TIME, "-f", "%e %M", "-o", report.name, *command],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=False,
         )
+        seconds = time.perf_counter() - started
         fields = report.read().split()
-    return float(fields[-2]), int(fields[-1]) / 1024, done.returncode
+    return seconds, int(fields[-1]) / 1024, done.returncode
 
 
 def run(label: str, command: list[str], runs: int) -> tuple[str, float, float, int]:

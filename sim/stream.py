@@ -12,16 +12,18 @@ def udp_stream_command(
     rate: int = 25,
     source: list[str] | None = None,
     bitrate: str | None = None,
+    gop: int | None = None,
 ) -> list[str]:
-    """ffmpeg sending H.264 (GOP = 1 s) in MPEG-TS over UDP to 127.0.0.1:port, in real time.
+    """ffmpeg sending H.264 (GOP = 1 s, or `gop` frames) in MPEG-TS over UDP to 127.0.0.1:port, in real time.
 
     The default picture is ffmpeg's moving `testsrc2` pattern; `source` replaces the input options.
     """
     source = source or ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
     command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", *source]
     command += ["-t", str(seconds)] if seconds is not None else []
-    command += ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", str(rate)]
+    command += ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", str(gop or rate)]
     command += ["-b:v", bitrate] if bitrate else []
+    command += ["-keyint_min", str(gop), "-sc_threshold", "0"] if gop else []  # exactly `gop` apart
     return [*command, "-pix_fmt", "yuv420p", "-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"]
 
 

@@ -114,8 +114,11 @@ class VideoConfig(Strict):
     framing_interval_s: float = Field(
         default=60, ge=1, description="How often the advisory framing/background checks run."
     )
-    decode: Literal["all", "keyframes"] = Field(
-        default="all", description="Network streams: `keyframes` decodes only intra frames (ffmpeg), far less CPU."
+    decode: Literal["auto", "all", "keyframes"] = Field(
+        default="auto",
+        description="Network streams: `keyframes` decodes only intra frames (ffmpeg), far less CPU; `all` every "
+        "frame (OpenCV); `auto` keyframes while they come at least every 2 s (or twice the sample period), "
+        "every frame otherwise, switching by itself.",
     )
     thresholds: VideoThresholds = Field(default_factory=VideoThresholds)
     snapshots: bool = Field(

@@ -54,10 +54,16 @@ def _read_exactly(
 
 
 def keyframes(
-    source: VideoSource, period: float, stop: threading.Event, clock: Callable[[], float]
+    source: VideoSource,
+    period: float,
+    stop: threading.Event,
+    clock: Callable[[], float],
+    timeout_s: float = KEYFRAME_TIMEOUT_S,
+    first_timeout_s: float | None = None,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Decoded keyframes as BGR arrays. ffmpeg writes each as an uncompressed BMP (its header says
-    the size, so the stream needs no probing first); BMP decoding is a copy."""
+    the size, so the stream needs no probing first); BMP decoding is a copy. The iteration ends when
+    no keyframe comes for `timeout_s` (`first_timeout_s` for the first, which waits for ffmpeg too)."""
     process = subprocess.Popen(
         [
             _ffmpeg("ffmpeg"),
@@ -88,9 +94,11 @@ def keyframes(
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
     due = clock()
+    wait_s = first_timeout_s if first_timeout_s is not None else timeout_s
     try:
         while not stop.is_set():
-            deadline = time.monotonic() + KEYFRAME_TIMEOUT_S
+            deadline = time.monotonic() + wait_s
+            wait_s = timeout_s
             header = _read_exactly(process, selector, 6, stop, deadline)
             if header is None or header[:2] != b"BM":
                 return

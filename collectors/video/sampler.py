@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 
+from collectors.video.auto_decode import AutoState, auto_frames
 from collectors.video.keyframes import keyframes
 from collectors.video.source import EARLY, VideoSource, VideoSourceError, open_capture, read_image
 
@@ -29,11 +30,14 @@ def frames(
     stop: threading.Event | None = None,
     clock: Callable[[], float] = time.monotonic,
     decode: str = "all",
+    auto: AutoState | None = None,
 ) -> Iterator[Frame]:
     """Sampled frames until the source ends (StopIteration) or `stop` is set.
 
     Raises VideoSourceError when the source cannot be opened. A live source that stops
-    delivering ends the iteration; the caller reports the loss and opens it again.
+    delivering ends the iteration; the caller reports the loss and opens it again. `decode` applies
+    to network streams: `all` (OpenCV), `keyframes` (ffmpeg, intra frames only) or `auto` (keyframes
+    while they come often enough, collectors/video/auto_decode.py; `auto` keeps its state there).
     """
     stop = stop or threading.Event()
     period = 1.0 / rate_hz
@@ -45,6 +49,9 @@ def frames(
         return
     if decode == "keyframes" and source.kind == "url":
         yield from keyframes(source, period, stop, clock)
+        return
+    if decode == "auto" and source.kind == "url":
+        yield from auto_frames(source, period, stop, clock, auto or AutoState(), _live)
         return
     capture = open_capture(source)
     try:
@@ -123,6 +130,7 @@ class Sampler(threading.Thread):
         self.on_loss = on_loss
         self.backoff_s = backoff_s
         self.decode = decode
+        self.auto = AutoState()  # what `auto` learnt of this source's keyframes, across reopenings
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -130,7 +138,7 @@ class Sampler(threading.Thread):
         while not self.stopping.is_set():
             got_frame = False
             try:
-                stream = frames(self.source, self.rate_hz, self.stopping, decode=self.decode)
+                stream = frames(self.source, self.rate_hz, self.stopping, decode=self.decode, auto=self.auto)
                 if self.source.kind == "file":
                     stream = paced(stream, self.stopping)
                 for at, frame in stream:

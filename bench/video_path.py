@@ -126,7 +126,7 @@ def main() -> None:
             f"daemon path, raw picture (still image source), 1 frame/s: {share * 100:.2f} % of a core "
             f"({count} frames; target ≤ 1 %)"
         )
-        for decode in ("all", "keyframes"):
+        for decode in ("all", "keyframes", "auto"):  # auto is the default
             port = free_port(socket.SOCK_DGRAM)
             sender = start_udp_stream(port, 40, size="1920x1080", bitrate="4M")
             try:

@@ -69,8 +69,16 @@ VIDEO_MESSAGES = Catalog(
             "画面冻结已 {value:.0f} 秒",
             "picture frozen for {value:.0f} s",
         ),
+        "video.signal.frozen_throughout": (
+            "画面在整个 {value:.0f} 秒采样中没有变化（持续 {threshold:.0f} 秒即判为冻结）",
+            "picture unchanged all through the {value:.0f} s sampled (frozen at {threshold:.0f} s)",
+        ),
     }
 )
+# A sample shorter than frozen_fail_s that was frozen all through warns (whole_span): at least this
+# many analysed frames after the first, and this much time, so one repeated frame is not a freeze.
+FROZEN_THROUGHOUT_FRAMES = 3
+FROZEN_THROUGHOUT_MIN_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -89,11 +97,20 @@ def signal_lost(detail: str) -> Finding:
 
 
 class VideoJudge:
-    """Keeps the analysed frames of the last `window_s` seconds and the previous verdicts."""
+    """Keeps the analysed frames of the last `window_s` seconds and the previous verdicts.
 
-    def __init__(self, thresholds: VideoThresholds, subject: str | None = None):
+    Frozen is one rule for the daemon and the probes: unchanged (probes/video_metrics
+    FROZEN_MAD_LEVEL) for `frozen_fail_s` (10 s) fails. A probe judges its whole sample as one
+    window (`whole_span`), and its sample may be shorter than that (5 s live by default): a picture
+    unchanged in every frame of such a sample warns, naming the sampled span and the 10 s rule,
+    instead of passing as ok. The daemon watches continuously and never needs this (its window
+    reaches 10 s within 10 s), so it is off there."""
+
+    def __init__(self, thresholds: VideoThresholds, subject: str | None = None, whole_span: bool = False):
         self.t = thresholds
         self.subject = subject
+        self.whole_span = whole_span
+        self.frozen_frames = 0
         self.samples: deque[Sample] = deque()
         self.previous: dict[str, Verdict] = {}
         self.frozen_since: float | None = None
@@ -113,9 +130,13 @@ class VideoJudge:
         while self.samples and self.samples[0].at < at - self.t.window_s:
             self.samples.popleft()
         if metrics.frozen:
-            self.frozen_since = self.frozen_since if self.frozen_since is not None else at
+            # the frame before the first unchanged one already showed this picture
+            if self.frozen_since is None:
+                self.frozen_since = self.samples[-2].at if len(self.samples) > 1 else at
+            self.frozen_frames += 1
         elif metrics.frame_diff is not None:
             self.frozen_since = None
+            self.frozen_frames = 0
 
     def median(self, name: str) -> float:
         return statistics.median(getattr(s.metrics, name) for s in self.samples)
@@ -213,6 +234,21 @@ class VideoJudge:
                 "s",
             )
         span = self.samples[-1].at - self.samples[0].at
+        if (
+            self.whole_span
+            and self.frozen_since is not None
+            and self.frozen_since <= self.samples[0].at
+            and self.frozen_frames >= FROZEN_THROUGHOUT_FRAMES
+            and span >= FROZEN_THROUGHOUT_MIN_S
+        ):
+            return _finding(
+                "video.signal",
+                Verdict.WARN,
+                "video.signal.frozen_throughout",
+                round(span, 1),
+                self.t.frozen_fail_s,
+                "s",
+            )
         fps = (len(self.samples) - 1) / span if span > 0 else 0.0
         return _finding("video.signal", Verdict.OK, "video.signal.ok", True, fps=fps)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from agent import __version__
+from agent.cli.language import LANGUAGES, choose, set_language
 from agent.cli.lazy_group import LazyGroup
 from agent.cli.options import CONFIG_OPTION, PROBLEMS_OPTION
 from agent.cli.quiet import keep_libraries_off_the_terminal
@@ -30,22 +31,33 @@ PROBES = {
 
 
 def _load_or_exit(path: Path) -> Settings:
+    """The settings, or every config error (field path, line; in the chosen language) and exit 2."""
     from agent.config import ConfigError, load_config
 
     try:
         return load_config(path)
     except ConfigError as exc:
-        for issue in exc.issues:
-            click.echo(issue.render(path), err=True)
-        click.echo(f"{path}: {len(exc.issues)} error(s) / 配置有 {len(exc.issues)} 处错误", err=True)
+        from agent.cli.config_errors import config_error_lines
+
+        for line in config_error_lines(path, exc):
+            click.echo(line, err=True)
         sys.exit(2)
 
 
 @click.group(cls=NagiosGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="venue-agent")
+@click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    envvar="VENUE_AGENT_LANG",
+    default=None,
+    help="Language of what is printed: zh, en or both (default from LANG/LC_ALL: zh_* → zh, C or unset → both). "
+    "--json keeps both.",
+)
 @click.pass_context
-def main(context: click.Context) -> None:
+def main(context: click.Context, lang: str | None) -> None:
     """Monitoring agent of a government video-conference branch venue (吉林省 2013 办法)."""
+    set_language(choose(lang))
     if context.invoked_subcommand != "run":  # the daemon logs to the journal; a command prints verdicts
         keep_libraries_off_the_terminal()
 
@@ -145,7 +157,9 @@ def selftest(
     Exit codes as a Nagios plugin: 0 pass, 1 warn, 2 fail, 3 unknown.
     """
     from agent.cli import selftest_view
+    from agent.cli.quiet import quieten_opencv
 
+    quieten_opencv()
     settings = _load_or_exit(config_path)
     sys.exit(selftest_view.show(settings, as_json, conference_id, framing, via_broker, wait_s, problems_only))
 

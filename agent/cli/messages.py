@@ -1,9 +1,9 @@
 """What the command line itself says to a person (not findings): bilingual, keyed by stable codes.
 
-Chinese first, as the regulation and the findings are; one line `中文 / English`, so that a
-technician and a script matching on the English both read it. Where the detail comes from a
-library or the OS (in English), the Chinese says what failed and the English carries the detail,
-so that nothing is said twice. The codes never change once
+Each message has a Chinese and an English text; the CLI prints the one `--lang` chose
+(agent/cli/language.py), and with `both` one line `中文 / English`, Chinese first, as the
+regulation and the findings are. Where the detail comes from a library or the OS (in English),
+the Chinese says what failed and the English carries the detail. The codes never change once
 published; the texts may be improved. (Findings have their own catalogs beside their probes.)
 """
 
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import click
 
+from agent.cli.language import current, pick, said
 from contract.catalog import Catalog
+from contract.findings import Message
 
 CLI_MESSAGES = Catalog(
     {
@@ -35,14 +37,88 @@ CLI_MESSAGES = Catalog(
         "cli.unreachable": ("无法连接消息服务器", "{detail}"),
         "cli.no_reply": ("守护进程没有应答（是否在运行？）", "{detail}"),
         "cli.daemon_refused": ("守护进程拒绝了请求：{zh}", "the daemon refused: {en}"),
+        "cli.config_errors": ("配置有 {count} 处错误", "{count} error(s)"),
+        "cli.secret_missing": ("缺少密钥：{detail}", "{detail}"),
+        "cli.summary": ("{total} 项{noun_zh}中 {count} 项异常", "{count} of {total} {noun} not ok"),
+        "cli.summary_advisory": ("{count} 项建议", "{count} advisory"),
+        "cli.problems_title": ("问题（{count}）", "problems ({count})"),
+        "cli.advisory_title": ("建议项（不计入结论）", "advisory, not graded"),
+        "cli.ok_not_shown": (
+            "另有 {count} 项正常，未列出（--problems）",
+            "{count} ok row(s) not shown (--problems)",
+        ),
+        "cli.same_as": ("同 {name}", "as {name}"),
+        "cli.findings_title": ("检查结果", "findings"),
+        "cli.selftest_title": ("自检", "self-test"),
+        "cli.checks_title": ("检查项", "checks"),
+        "cli.no_conferences": ("暂无会议安排", "no conferences ahead"),
+        "cli.schedule_unreadable": (
+            "无法读取守护进程保存的下发日程 {path}（{detail}）：以下不含上级下发的会议；"
+            "请以服务用户查看（sudo -u venue-agent venue-agent schedule …）",
+            "cannot read the daemon's pushed schedule {path} ({detail}): the hub's conferences are not shown; "
+            "run as the service user (sudo -u venue-agent venue-agent schedule …)",
+        ),
+        "cli.schedule_stored_bad": (
+            "守护进程保存的下发日程 {path} 无法使用（{detail}）：守护进程启动时会将其移开",
+            "the daemon's pushed schedule {path} cannot be used ({detail}): the daemon sets it aside when it starts",
+        ),
+        "cli.schedule_ics_problem": ("会议日历：{detail}", "calendar: {detail}"),
+        "cli.pushed_by": ("由 {office} 下发", "pushed by {office}"),
+        "cli.from_config": ("来自配置文件", "from the config"),
+        "cli.from_ics": ("来自会议日历", "from the .ics file"),
+        "cli.longer_than_art3": ("超过第三条允许的时长", "longer than Art. 3 allows"),
+        "cli.daemon_running": (
+            "本机守护进程正在运行（pid {pid}）并占用信号源：改为通过消息服务器请它自检"
+            "（--via-broker；--local 强制本地）",
+            "the daemon runs on this host (pid {pid}) and holds the sources: asking it through the broker "
+            "(--via-broker; --local to open them here anyway)",
+        ),
+        "cli.no_device": (
+            "配置文件中没有名为 {name} 的 {table} 设备（已配置：{known}）",
+            "no {table} device named {name} in the config (configured: {known})",
+        ),
+        "cli.which_device": (
+            "配置文件有多个 {table} 设备，请指明：{known}",
+            "the config has several {table} devices, name one: {known}",
+        ),
+        "cli.no_configured": ("配置文件中没有 [{table}]", "the config has no [{table}]"),
+        "cli.target_or_config": ("请给出目标，或 -c 配置文件", "give a target, or -c CONFIG"),
+        "cli.no_far_end": (
+            "配置文件未指明远端（[selftest] far_end 或会议的 far_end）",
+            "the config names no far end ([selftest] far_end or a conference's far_end)",
+        ),
     }
 )
 
 
+def text(code: str, **fields: object) -> Message:
+    """The message in both languages (for --json, which keeps both and `both`'s one line).
+
+    A field that is itself bilingual (a source error's `message`) gives each language its own
+    text; an English-only detail the Chinese template leaves out (a library's or the OS's words,
+    said once in `both`) is added to the Chinese when Chinese is all that is printed."""
+    zh, en = CLI_MESSAGES.template(code)
+    zh_fields = {k: getattr(v, "zh", v) for k, v in fields.items()}
+    en_fields = {k: getattr(v, "en", v) for k, v in fields.items()}
+    chinese = zh.format(**zh_fields)
+    if hasattr(fields.get("detail"), "zh") and "{detail}" not in zh:
+        chinese += f"：{zh_fields['detail']}"
+    return Message(zh=chinese, en=en.format(**en_fields))
+
+
 def say(code: str, **fields: object) -> str:
-    """One line, Chinese first: `中文 / English`."""
-    message = CLI_MESSAGES.render(code, **fields)
-    return f"{message.zh} / {message.en}"
+    """One line in the chosen language (`both`: `中文 / English`)."""
+    message = text(code, **fields)
+    zh, _ = CLI_MESSAGES.template(code)
+    detail = fields.get("detail")
+    if current() == "zh" and "detail" in fields and "{detail}" not in zh and not hasattr(detail, "zh"):
+        return f"{message.zh}：{detail}"
+    return said(message)
+
+
+def say_text(zh: str, en: str) -> str:
+    """A text that is not a catalog entry (a payload's own message), in the chosen language."""
+    return pick(zh, en)
 
 
 def usage_error(code: str, **fields: object) -> click.UsageError:

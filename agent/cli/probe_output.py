@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agent.cli.messages import bad_parameter, usage_error
+from agent.cli.language import stacked
+from agent.cli.messages import bad_parameter, say, usage_error
 from agent.cli.options import PROBLEMS_OPTION
 from agent.cli.problems_first import Row, measured, overall, print_rows, summary
 from agent.cli.verdicts import code
@@ -25,7 +26,7 @@ def finding_rows(findings: list[Finding]) -> list[Row]:
     repeated = {f.check for f in findings if sum(g.check == f.check for g in findings) > 1}
     for f in findings:
         name = f"{f.check}@{f.subject}" if f.check in repeated and f.subject else f.check
-        message = f"{f.message.zh}\n{f.message.en}\n{f.article}"
+        message = f"{stacked(f.message.zh, f.message.en)}\n{f.article}"  # the chosen language (--lang)
         cells = (escape(measured(f.value, f.threshold, f.unit)), escape(message))
         rows.append(Row(name, f.verdict, cells, is_advisory(f.check)))
     return rows
@@ -65,7 +66,7 @@ def print_findings(console: Console, findings: list[Finding], problems_only: boo
     rows = finding_rows(findings)
     verdict = overall(rows)
     console.print(summary(verdict, rows), soft_wrap=True)
-    print_rows(console, "findings / 检查结果", FINDING_COLUMNS, rows, problems_only)
+    print_rows(console, say("cli.findings_title"), FINDING_COLUMNS, rows, problems_only)
     return code(verdict)
 
 

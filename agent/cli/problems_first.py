@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from agent.cli.messages import say
 from agent.cli.verdicts import graded, headline, style
 from contract.findings import Verdict, severity_rank
 
@@ -49,18 +50,25 @@ def overall(rows: Sequence[Row]) -> Verdict:
     return graded(row.verdict for row in rows if not row.advisory)
 
 
+NOUNS_ZH = {"checks": "检查", "items": "自检项"}
+
+
 def summary(verdict: Verdict, rows: Sequence[Row], noun: str = "checks") -> str:
-    """`WARNING (exit 1): 2 of 14 checks not ok (1 warn, 1 unknown); 1 advisory` — one line."""
+    """`WARNING (exit 1): 2 of 14 checks not ok (1 warn, 1 unknown); 1 advisory` — one line, in
+    the chosen language; the word and its exit code (what Nagios and scripts read) are the same
+    in every language."""
     graded_rows = [row for row in rows if not row.advisory]
     problems = [row for row in graded_rows if row.verdict is not Verdict.OK]
     counts = {v: sum(row.verdict is v for row in problems) for v in (Verdict.FAIL, Verdict.WARN, Verdict.UNKNOWN)}
     detail = ", ".join(f"{n} {v.value}" for v, n in counts.items() if n)
-    text = f"{headline(verdict)}: {len(problems)} of {len(graded_rows)} {noun} not ok"
-    text += f" ({detail})" if detail else ""
+    noun_zh = NOUNS_ZH.get(noun, noun)
+    parts = [say("cli.summary", count=len(problems), total=len(graded_rows), noun=noun, noun_zh=noun_zh)]
+    if detail:
+        parts[0] += f" ({detail})"
     advisories = [row for row in rows if row.advisory and row.verdict is not Verdict.OK]
-    if advisories:
-        text += f"; {len(advisories)} advisory"  # short: Nagios shows the first line; the table says more
-    return text
+    if advisories:  # short: Nagios shows the first line; the table says more
+        parts.append(say("cli.summary_advisory", count=len(advisories)))
+    return f"{headline(verdict)}: " + "; ".join(parts)
 
 
 def _by_severity(rows: Sequence[Row]) -> list[Row]:
@@ -81,18 +89,19 @@ def print_problems(console: Console, columns: Sequence[str], rows: Sequence[Row]
     advisories = _by_severity([row for row in rows if row.advisory])
     width = _name_width(rows)
     if problems:
-        console.print(_table(f"problems / 问题 ({len(problems)})", columns, problems, width))
+        console.print(_table(say("cli.problems_title", count=len(problems)), columns, problems, width))
     if advisories:
-        console.print(_table("advisory, not graded / 建议项（不计入结论）", columns, advisories, width))
+        console.print(_table(say("cli.advisory_title"), columns, advisories, width))
 
 
 def print_rest(
     console: Console, title: str, columns: Sequence[str], rows: Sequence[Row], problems_only: bool = False
 ) -> None:
-    """The ok rows, by name; with `problems_only` only how many were left out."""
+    """The ok rows, by name; with `problems_only` only how many were left out. `title` is already
+    in the chosen language (a `cli.*_title` said)."""
     rest = sorted((row for row in rows if not row.advisory and row.verdict is Verdict.OK), key=lambda row: row.name)
     if rest and problems_only:
-        console.print(f"{len(rest)} ok row(s) not shown (--problems) / 另有 {len(rest)} 项正常，未列出")
+        console.print(say("cli.ok_not_shown", count=len(rest)))
     elif rest:
         console.print(_table(f"{title} — ok ({len(rest)})", columns, rest, _name_width(rows)))
 
@@ -115,7 +124,7 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Row], name_width: 
     for row in rows:
         *cells, message = row.cells
         if row.verdict is not Verdict.OK and message in said:  # a lost source: its reason once, not four times
-            message = f"同 {escape(said[message])} / as {escape(said[message])}"
+            message = escape(say("cli.same_as", name=said[message]))
         else:
             said.setdefault(message, row.name)
         table.add_row(escape(row.name), f"[{style(row.verdict)}]{row.label or row.verdict.value}[/]", *cells, message)

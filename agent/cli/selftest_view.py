@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from agent.cli.language import stacked
 from agent.cli.messages import bad_parameter, say
 from agent.cli.problems_first import Row, overall, print_rows, summary
 from agent.cli.roll_call import ask_daemon
@@ -39,7 +40,7 @@ def item_rows(report: SelftestReport) -> list[Row]:
     rows = []
     for item in report.items:
         value = "" if item.value is None else escape(str(item.value))
-        reason = escape(f"{item.reason.zh}\n{item.reason.en}\n{item.article}")
+        reason = escape(f"{stacked(item.reason.zh, item.reason.en)}\n{item.article}")
         rows.append(Row(item.check, as_verdict(item.verdict), (value, reason), is_advisory(item.check), item.verdict))
     return rows
 
@@ -55,10 +56,11 @@ def print_report(console: Console, report: SelftestReport, problems_only: bool =
     verdict = overall(rows)
     context = f"{report.trigger}, {report.conference_id}" if report.conference_id else report.trigger
     console.print(
-        summary(verdict, rows, "items") + f" — self-test / 自检 ({escape(context)}) in {report.duration_s:.1f} s",
+        summary(verdict, rows, "items")
+        + f" — {say('cli.selftest_title')} ({escape(context)}) {report.duration_s:.1f} s",
         soft_wrap=True,
     )
-    print_rows(console, "self-test / 自检", ITEM_COLUMNS, rows, problems_only)
+    print_rows(console, say("cli.selftest_title"), ITEM_COLUMNS, rows, problems_only)
     return code(verdict)
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.markup import escape
 
+from agent.cli.language import texts
 from agent.cli.messages import say
 from agent.cli.problems_first import Row, measured, print_problems, print_rest, summary
 from agent.cli.retained import fetch_retained, read_retained
@@ -114,7 +115,7 @@ def render(found: dict[str, Any], console: Console, zone: ZoneInfo | None = None
     render_outbox(status.get("outbox"), console)
     render_conference(status.get("conference") or {}, console, zone)
     render_selftest(found, console, zone)
-    print_rest(console, "checks / 检查项", CHECK_COLUMNS, rows, problems_only)
+    print_rest(console, say("cli.checks_title"), CHECK_COLUMNS, rows, problems_only)
 
 
 def check_rows(checks: dict[str, Any]) -> list[Row]:
@@ -128,7 +129,8 @@ def check_rows(checks: dict[str, Any]) -> list[Row]:
         message = finding.get("message", {})
         # Escaped line by line: a newline written into the payload is shown as \x0a, ours break lines.
         shown = measured(*(None if part is None else _plain(part) for part in (value, threshold, unit)))
-        lines = (message.get("zh", ""), message.get("en", ""), finding.get("article", ""))
+        said = texts(str(message.get("zh", "")), str(message.get("en", "")))  # the chosen language (--lang)
+        lines = (*said, finding.get("article", ""))
         cells = ("\n".join(map(_text, shown.split("\n"))), "\n".join(map(_text, lines)))
         rows.append(Row(_plain(key), as_verdict(verdict), cells, is_advisory(key), _plain(verdict)))
     return rows

@@ -12,14 +12,66 @@ import numpy as np
 import soundfile
 
 from collectors.audio.ring import RingBuffer
+from contract.catalog import Catalog
+from contract.findings import Message
 
 # Sample rates a file may have: those of sound inputs ([audio] rate). The loudness filters are
 # designed for them, and a header claiming 1 Hz (a damaged file) would divide by zero further on.
 MIN_RATE, MAX_RATE = 8000, 192000
 
 
+# Why a source cannot be used, keyed by stable codes, Chinese first (#17 item 4): the whole reason
+# in the reader's language. `str(error)` is the English text, as the daemon's log has always had it.
+SOURCE_MESSAGES = Catalog(
+    {
+        "audio.source.empty": ("未指定音频源", "empty audio source"),
+        "audio.source.bad_channel": ("声道须为 0 或更大，而非 {channel}", "channel must be 0 or more, got {channel}"),
+        "audio.source.device_name": (
+            "device: 后须给出名称或序号，例如 device:0 或 device:USB Audio",
+            "device: needs a name or an index, e.g. device:0 or device:USB Audio",
+        ),
+        "audio.source.no_file": ("{spec}：文件不存在", "{spec}: no such file"),
+        "audio.source.unreadable": (
+            "{spec}：不是可读取的音频文件（{detail}）",
+            "{spec}: not a readable sound file: {detail}",
+        ),
+        "audio.source.rate": (
+            "{spec}：采样率 {rate} Hz，检查需要 {low}–{high} Hz",
+            "{spec}: sample rate {rate} Hz, the checks need {low}–{high} Hz",
+        ),
+        "audio.source.channels": (
+            "{spec}：只有 {channels} 个声道，却要求第 {channel} 声道",
+            "{spec}: has {channels} channel(s), channel {channel} asked for",
+        ),
+        "audio.source.input_channels": (
+            "{spec}：只有 {channels} 个输入声道，却要求第 {channel} 声道",
+            "{spec}: has {channels} input channel(s), channel {channel} asked",
+        ),
+        "audio.source.no_device": ("{spec}：没有这个输入设备（{detail}）", "{spec}: no such input device ({detail})"),
+        "audio.source.cannot_open": ("{spec}：无法打开（{detail}）", "{spec}: cannot open: {detail}"),
+        "audio.source.stopped": (
+            "{spec}：输入流已停止（设备被拔出？）",
+            "{spec}: the input stream stopped (device removed?)",
+        ),
+        "audio.source.no_samples": ("{spec}：没有采样", "{spec}: no samples"),
+        "audio.source.other": ("音频源不可用（{en}）", "{en}"),
+    }
+)
+
+
 class AudioSourceError(Exception):
-    """The source cannot be opened or read; the message names the source and the reason."""
+    """The source cannot be opened or read; the message names the source and the reason.
+
+    Raised with a code of `SOURCE_MESSAGES` and its fields (`message` has both languages); a plain
+    English text is kept as it is, its Chinese saying only that the source failed."""
+
+    def __init__(self, code_or_text: str, **fields: object):
+        if code_or_text in SOURCE_MESSAGES:
+            self.code, self.fields = code_or_text, fields
+        else:
+            self.code, self.fields = "audio.source.other", {"en": code_or_text}
+        self.message: Message = SOURCE_MESSAGES.render(self.code, **self.fields)
+        super().__init__(self.message.en)
 
 
 @dataclass(frozen=True)
@@ -36,13 +88,13 @@ class AudioSource:
 def parse_source(spec: str, channel: int = 0) -> AudioSource:
     text = spec.strip()
     if not text:
-        raise AudioSourceError("empty audio source")
+        raise AudioSourceError("audio.source.empty")
     if channel < 0:
-        raise AudioSourceError(f"channel must be 0 or more, got {channel}")
+        raise AudioSourceError("audio.source.bad_channel", channel=channel)
     if text.startswith("device:"):
         name = text.removeprefix("device:").strip()
         if not name:
-            raise AudioSourceError("device: needs a name or an index, e.g. device:0 or device:USB Audio")
+            raise AudioSourceError("audio.source.device_name")
         return AudioSource(text, int(name) if name.isdigit() else name, channel)
     return AudioSource(text, None, channel)
 
@@ -51,17 +103,19 @@ def read_file(source: AudioSource, seconds: float | None = None) -> tuple[np.nda
     """Mono float32 samples of the chosen channel, and the sample rate."""
     path = Path(source.spec)
     if not path.exists():
-        raise AudioSourceError(f"{source.spec}: no such file")
+        raise AudioSourceError("audio.source.no_file", spec=source.spec)
     try:
         info = soundfile.info(str(path))
         frames = -1 if seconds is None else int(seconds * info.samplerate)
         data, rate = soundfile.read(str(path), frames=frames, dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as exc:
-        raise AudioSourceError(f"{source.spec}: not a readable sound file: {exc}") from None
+        raise AudioSourceError("audio.source.unreadable", spec=source.spec, detail=exc) from None
     if not MIN_RATE <= rate <= MAX_RATE:
-        raise AudioSourceError(f"{source.spec}: sample rate {rate} Hz, the checks need {MIN_RATE}–{MAX_RATE} Hz")
+        raise AudioSourceError("audio.source.rate", spec=source.spec, rate=rate, low=MIN_RATE, high=MAX_RATE)
     if source.channel >= data.shape[1]:
-        raise AudioSourceError(f"{source.spec}: has {data.shape[1]} channel(s), channel {source.channel} asked for")
+        raise AudioSourceError(
+            "audio.source.channels", spec=source.spec, channels=data.shape[1], channel=source.channel
+        )
     return np.ascontiguousarray(data[:, source.channel]), int(rate)
 
 
@@ -76,16 +130,18 @@ def read_file_blocks(
     """
     path = Path(source.spec)
     if not path.exists():
-        raise AudioSourceError(f"{source.spec}: no such file")
+        raise AudioSourceError("audio.source.no_file", spec=source.spec)
     try:
         info = soundfile.info(str(path))
     except (RuntimeError, soundfile.LibsndfileError) as exc:
-        raise AudioSourceError(f"{source.spec}: not a readable sound file: {exc}") from None
+        raise AudioSourceError("audio.source.unreadable", spec=source.spec, detail=exc) from None
     rate = int(info.samplerate)
     if not MIN_RATE <= rate <= MAX_RATE:
-        raise AudioSourceError(f"{source.spec}: sample rate {rate} Hz, the checks need {MIN_RATE}–{MAX_RATE} Hz")
+        raise AudioSourceError("audio.source.rate", spec=source.spec, rate=rate, low=MIN_RATE, high=MAX_RATE)
     if source.channel >= info.channels:
-        raise AudioSourceError(f"{source.spec}: has {info.channels} channel(s), channel {source.channel} asked for")
+        raise AudioSourceError(
+            "audio.source.channels", spec=source.spec, channels=info.channels, channel=source.channel
+        )
     frames = -1 if seconds is None else int(seconds * rate)
 
     def blocks() -> Iterator[np.ndarray]:
@@ -95,7 +151,7 @@ def read_file_blocks(
             ):
                 yield np.ascontiguousarray(block[:, source.channel])
         except (RuntimeError, soundfile.LibsndfileError) as exc:
-            raise AudioSourceError(f"{source.spec}: not a readable sound file: {exc}") from None
+            raise AudioSourceError("audio.source.unreadable", spec=source.spec, detail=exc) from None
 
     return blocks(), rate
 
@@ -114,11 +170,11 @@ class LiveInput:
         try:
             info = sounddevice.query_devices(source.device, "input")
         except (ValueError, sounddevice.PortAudioError) as exc:
-            raise AudioSourceError(f"{source.spec}: no such input device ({exc})") from None
+            raise AudioSourceError("audio.source.no_device", spec=source.spec, detail=exc) from None
         self.channels = channels or max(1, min(int(info["max_input_channels"]), source.channel + 1))
         if source.channel >= self.channels:
             raise AudioSourceError(
-                f"{source.spec}: has {self.channels} input channel(s), channel {source.channel} asked"
+                "audio.source.input_channels", spec=source.spec, channels=self.channels, channel=source.channel
             )
         column = source.channel
         # 16-bit is what line inputs deliver; asking for it avoids a format conversion layer in ALSA
@@ -150,7 +206,7 @@ class LiveInput:
             )
             self.stream.start()
         except sounddevice.PortAudioError as exc:
-            raise AudioSourceError(f"{source.spec}: cannot open: {exc}") from None
+            raise AudioSourceError("audio.source.cannot_open", spec=source.spec, detail=exc) from None
         self.started = time.monotonic()
 
     @property
@@ -183,7 +239,7 @@ class FileInput(threading.Thread):
     def __init__(self, source: AudioSource, buffer_s: float = 30.0, block_s: float = 0.1):
         samples, rate = read_file(source)
         if samples.size == 0:
-            raise AudioSourceError(f"{source.spec}: no samples")
+            raise AudioSourceError("audio.source.no_samples", spec=source.spec)
         super().__init__(name=f"audio-file {source.spec}", daemon=True)
         self.source, self.samples, self.rate = source, samples, rate
         self.ring = RingBuffer(int(rate * buffer_s))

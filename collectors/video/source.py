@@ -15,6 +15,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from contract.catalog import Catalog
+from contract.findings import Message
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 URL_SCHEMES = ("rtsp", "rtsps", "udp", "rtp", "http", "https", "rtmp", "srt", "tcp")
 EARLY = 0.2  # share of a sampling period by which a frame may come early and still be taken
@@ -22,8 +25,50 @@ OPEN_TIMEOUT_MS = 5000
 READ_TIMEOUT_MS = 3000
 
 
+# Why a source cannot be used, keyed by stable codes, Chinese first (#17 item 4): a technician reading
+# Chinese gets the whole reason in Chinese (it used to be `无视频信号：x.mp4: no such file`). The
+# English text is what `str(error)` gives, so the daemon's log and older readers see what they saw.
+SOURCE_MESSAGES = Catalog(
+    {
+        "video.source.empty": ("未指定视频源", "empty video source"),
+        "video.source.fourcc": ("FOURCC 须为 4 个字符，而非 {fourcc}", "FOURCC must be 4 characters, got {fourcc}"),
+        "video.source.no_file": ("{spec}：文件不存在", "{spec}: no such file"),
+        "video.source.bad_image": ("{spec}：不是可读取的图像", "{spec}: not a readable image"),
+        "video.source.bad_image_detail": (
+            "{spec}：不是可读取的图像（{detail}）",
+            "{spec}: not a readable image ({detail})",
+        ),
+        "video.source.no_device": (
+            "{spec}：无法打开：设备不存在、被占用或无权限（video 组）",
+            "{spec}: cannot open: no such device, busy, or no permission (group video)",
+        ),
+        "video.source.no_stream": (
+            "{spec}：无法打开：该地址（暂时）没有视频流，或地址有误",
+            "{spec}: cannot open: no stream there (yet), or the URL is wrong",
+        ),
+        "video.source.bad_file": (
+            "{spec}：无法打开：不是 OpenCV 的 FFmpeg 能读取的视频",
+            "{spec}: cannot open: not a video OpenCV's FFmpeg can read",
+        ),
+        "video.source.cannot_open": ("{spec}：无法打开", "{spec}: cannot open"),
+        "video.source.other": ("视频源不可用（{en}）", "{en}"),
+    }
+)
+
+
 class VideoSourceError(Exception):
-    """The source cannot be opened or read; the message names the source and the reason."""
+    """The source cannot be opened or read; the message names the source and the reason.
+
+    Raised with a code of `SOURCE_MESSAGES` and its fields (`message` has both languages); a plain
+    English text (older raisers) is kept as it is, its Chinese saying only that the source failed."""
+
+    def __init__(self, code_or_text: str, **fields: object):
+        if code_or_text in SOURCE_MESSAGES:
+            self.code, self.fields = code_or_text, fields
+        else:
+            self.code, self.fields = "video.source.other", {"en": code_or_text}
+        self.message: Message = SOURCE_MESSAGES.render(self.code, **self.fields)
+        super().__init__(self.message.en)
 
 
 @dataclass(frozen=True)
@@ -45,9 +90,9 @@ def parse_source(
 ) -> VideoSource:
     text = spec.strip()
     if not text:
-        raise VideoSourceError("empty video source")
+        raise VideoSourceError("video.source.empty")
     if fourcc is not None and len(fourcc) != 4:
-        raise VideoSourceError(f"FOURCC must be 4 characters, got {fourcc!r}")
+        raise VideoSourceError("video.source.fourcc", fourcc=repr(fourcc))
     if text.isdigit() or re.fullmatch(r"/dev/video\d+", text):
         kind = "device"
     elif re.match(rf"^({'|'.join(URL_SCHEMES)})://", text, re.IGNORECASE):
@@ -63,10 +108,11 @@ def read_image(source: VideoSource) -> np.ndarray:
     try:
         image = cv2.imread(source.spec, cv2.IMREAD_COLOR)
     except cv2.error as exc:  # a header OpenCV refuses outright, e.g. a BMP claiming a height past its limit
-        raise VideoSourceError(f"{source.spec}: not a readable image ({getattr(exc, 'err', None) or exc})") from None
+        detail = getattr(exc, "err", None) or exc
+        raise VideoSourceError("video.source.bad_image_detail", spec=source.spec, detail=detail) from None
     if image is None:
-        reason = "no such file" if not Path(source.spec).exists() else "not a readable image"
-        raise VideoSourceError(f"{source.spec}: {reason}")
+        code = "video.source.no_file" if not Path(source.spec).exists() else "video.source.bad_image"
+        raise VideoSourceError(code, spec=source.spec)
     return image
 
 
@@ -84,15 +130,15 @@ def open_capture(source: VideoSource) -> cv2.VideoCapture:
                 capture.set(cv2.CAP_PROP_FRAME_HEIGHT, source.height)
     else:
         if source.kind == "file" and not Path(source.spec).exists():
-            raise VideoSourceError(f"{source.spec}: no such file")
+            raise VideoSourceError("video.source.no_file", spec=source.spec)
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS]
         capture = cv2.VideoCapture(source.spec, cv2.CAP_FFMPEG, params)
     if not capture.isOpened():
         capture.release()
-        hint = {
-            "device": "no such device, busy, or no permission (group video)",
-            "url": "no stream there (yet), or the URL is wrong",
-            "file": "not a video OpenCV's FFmpeg can read",
-        }.get(source.kind, "cannot open")
-        raise VideoSourceError(f"{source.spec}: cannot open: {hint}")
+        code = {
+            "device": "video.source.no_device",
+            "url": "video.source.no_stream",
+            "file": "video.source.bad_file",
+        }.get(source.kind, "video.source.cannot_open")
+        raise VideoSourceError(code, spec=source.spec)
     return capture

@@ -12,8 +12,6 @@ import math
 import re
 from collections.abc import Callable
 
-from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
-
 from agent.config.models import SelftestConfig, Settings
 from agent.config.secrets import SecretError
 from agent.selftest.report import SELFTEST_MESSAGES
@@ -21,10 +19,8 @@ from agent.sources import DEVICE_SOURCES, poll_devices
 from collectors.host import read_disk
 from collectors.net.clock import ntp_offset
 from collectors.net.path import icmp_echo, tcp_connect_echo, tcp_port, udp_echo
-from collectors.snmp.session import SnmpSession, close_engine
 from contract.conference import Conference
 from contract.findings import ADVISORY_CHECKS, Article, Finding, Verdict
-from probes.audio import AudioJudge
 from probes.clock import judge_clock
 from probes.host import disk_unreadable, judge_disk
 from probes.net import judge_path, judge_port
@@ -55,7 +51,10 @@ def far_end_host(conference: Conference | None, config: SelftestConfig) -> str |
 
 async def snmp_devices(settings: Settings) -> list[Finding]:
     """A fresh poll of every SNMP device, judged as the monitor judges it (reachable, registered…)."""
+    from pysnmp.hlapi.v3arch.asyncio import SnmpEngine  # each stack loads only where it is configured
+
     from agent.monitors.snmp import config_failure, read_device, snmp_target
+    from collectors.snmp.session import SnmpSession, close_engine
     from probes.snmp import judge, judge_reachability
 
     config = settings.snmp
@@ -207,6 +206,8 @@ async def audio(settings: Settings, live: LiveFindings | None) -> list[Finding]:
         wait_s = config.interval_s + settings.selftest.sample_s
         fresh = await wait_for_live(live, ART17_AUDIO, 3.0 * config.interval_s, wait_s)
         return fresh if fresh is not None else [_monitor_silent("audio.signal", Article.ART17, wait_s)]
+    from probes.audio import AudioJudge  # SciPy: only for a venue with [audio]
+
     judge = AudioJudge(config.thresholds)
     try:
         samples, rate, _overflows = await asyncio.to_thread(

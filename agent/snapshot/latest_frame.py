@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from contract.payloads import utc_now
 from contract.snapshot import MAX_SIDE_PX
+
+if TYPE_CHECKING:  # numpy comes with the video monitor; a venue without [video] never loads it
+    import numpy as np
 
 
 class LatestFrame:

@@ -120,7 +120,7 @@ def schedule(config_path: Path, as_json: bool, include_past: bool) -> None:
     """Conferences ahead and their Art. 14 checkpoints (eve test, power-on, roll call, seating, …)."""
     from agent.cli import schedule_view
 
-    schedule_view.show(_load_or_exit(config_path), as_json, include_past)
+    sys.exit(schedule_view.show(_load_or_exit(config_path), as_json, include_past))
 
 
 @main.command()
@@ -136,6 +136,11 @@ def schedule(config_path: Path, as_json: bool, include_past: bool) -> None:
     help="Ask the running daemon (cmd/selftest), which reads its monitors instead of opening the sources.",
 )
 @click.option(
+    "--local",
+    is_flag=True,
+    help="Run here even when the daemon runs on this host (by default it is then asked, as with --via-broker).",
+)
+@click.option(
     "--wait",
     "wait_s",
     type=click.FloatRange(1, 600),
@@ -149,6 +154,7 @@ def selftest(
     conference_id: str | None,
     framing: bool,
     via_broker: bool,
+    local: bool,
     wait_s: float | None,
     problems_only: bool,
 ) -> None:
@@ -161,7 +167,8 @@ def selftest(
 
     quieten_opencv()
     settings = _load_or_exit(config_path)
-    sys.exit(selftest_view.show(settings, as_json, conference_id, framing, via_broker, wait_s, problems_only))
+    code = selftest_view.show(settings, as_json, conference_id, framing, via_broker, wait_s, problems_only, local)
+    sys.exit(code)
 
 
 @main.group(cls=LazyGroup, lazy=PROBES)

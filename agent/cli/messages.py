@@ -31,6 +31,10 @@ CLI_MESSAGES = Catalog(
             "{option}: environment variable {variable} is not set",
         ),
         "cli.v3_user": ("SNMPv3 需要 --v3-user", "SNMPv3 needs --v3-user"),
+        "cli.ssh_needs": (
+            "未用 -c 时须给出 --device-type 和 --username",
+            "--device-type and --username are needed without -c",
+        ),
         "cli.ssh_login": ("请给出 --password-env 变量名 或 --key 密钥文件", "give --password-env VAR or --key FILE"),
         "cli.bad_source": ("无法使用该信号源", "cannot use this source: {detail}"),
         "cli.no_conference": ("日程中没有会议 {conference}", "no conference {conference} in the schedule"),

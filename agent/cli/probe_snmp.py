@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
+from pathlib import Path
 
 import click
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
@@ -12,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from agent.cli.configured import CONFIG_PROBE_OPTION
 from agent.cli.messages import usage_error
 from agent.cli.probe_output import (
     PROBLEMS_OPTION,
@@ -140,8 +143,9 @@ async def probe(target: SnmpTarget, profile: str, twice_after_s: float | None) -
 
 
 @click.command("snmp")
-@click.argument("host_port", metavar="HOST[:PORT]")
-@click.option("--community", default="public", show_default=True, help="v1/v2c community.")
+@click.argument("host_port", metavar="HOST[:PORT] | NAME", required=False)
+@CONFIG_PROBE_OPTION
+@click.option("--community", default=None, help="v1/v2c community [default: public].")
 @click.option(
     "--snmp-version",
     "version",
@@ -156,14 +160,13 @@ async def probe(target: SnmpTarget, profile: str, twice_after_s: float | None) -
 @click.option("--priv-key-env", default=None, metavar="VAR", help="Environment variable holding the privacy key.")
 @click.option(
     "--profile",
-    default="auto",
-    show_default=True,
+    default=None,
     type=click.Choice(["auto", *sorted(load_profiles())]),
-    help="auto (by sysObjectID/sysDescr) or a profile name.",
+    help="auto (by sysObjectID/sysDescr) or a profile name [default: auto, or the device's].",
 )
 @click.option("--uplink", default=None, help="Interface (name, alias or index) that must be up.")
-@click.option("--timeout", default=2.0, show_default=True, help="Seconds per request.")
-@click.option("--retries", default=1, show_default=True)
+@click.option("--timeout", type=float, default=None, help="Seconds per request [default: 2, or [snmp] timeout_s].")
+@click.option("--retries", type=int, default=None, help="[default: 1, or [snmp] retries]")
 @click.option(
     "--rates",
     "twice_after_s",
@@ -175,45 +178,46 @@ async def probe(target: SnmpTarget, profile: str, twice_after_s: float | None) -
 @PROBLEMS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def probe_snmp(
-    host_port: str,
-    community: str,
+    host_port: str | None,
+    config_path: Path | None,
+    community: str | None,
     version: str | None,
     v3_user: str | None,
     auth_proto: str | None,
     auth_key_env: str | None,
     priv_proto: str | None,
     priv_key_env: str | None,
-    profile: str,
+    profile: str | None,
     uplink: str | None,
-    timeout: float,
-    retries: int,
+    timeout: float | None,
+    retries: int | None,
     twice_after_s: float | None,
     problems_only: bool,
     as_json: bool,
 ) -> None:
-    """Poll one device over SNMP and judge it (Art. 13). Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
-    host, port = split_host_port(host_port, 161)
-    version = version or ("3" if v3_user else "2c")
-    if version == "3" and not v3_user:
-        raise usage_error("cli.v3_user")
-    target = SnmpTarget(
-        host=host,
-        port=port,
-        version=version,
-        community=community,
-        user=v3_user,
-        auth_protocol=auth_proto or ("sha256" if auth_key_env else None),
-        auth_key=env_secret(auth_key_env, "--auth-key-env"),
-        priv_protocol=priv_proto or ("aes128" if priv_key_env else None),
-        priv_key=env_secret(priv_key_env, "--priv-key-env"),
-        timeout_s=timeout,
-        retries=retries,
-    )
+    """Poll one device over SNMP and judge it (Art. 13). Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+
+    HOST[:PORT] with the options below, or -c CONFIG [NAME]: the `[[snmp.devices]]` entry called NAME
+    (the only one when NAME is left out) with its address, version, community or USM user and keys
+    (resolved as the daemon resolves them), profile, uplink, the [snmp] timeout and thresholds."""
+    thresholds = DeviceThresholds()
+    if config_path is not None:
+        target, profile, uplink, thresholds, subject = _configured(
+            config_path, host_port, profile, uplink, timeout, retries
+        )
+    else:
+        if host_port is None:
+            raise usage_error("cli.target_or_config")
+        target = _typed(host_port, community, version, v3_user, auth_proto, auth_key_env, priv_proto, priv_key_env)
+        target = dataclasses.replace(
+            target, timeout_s=2.0 if timeout is None else timeout, retries=1 if retries is None else retries
+        )
+        subject = host_port
     try:
-        reading = asyncio.run(probe(target, profile, twice_after_s))
+        reading = asyncio.run(probe(target, profile or "auto", twice_after_s))
     except ProfileError as exc:
         raise usage_error("cli.bad_source", detail=exc) from None
-    findings = judge(host_port, reading, DeviceThresholds(), uplink)
+    findings = judge(subject, reading, thresholds, uplink)
     code = exit_code(findings)
     if as_json:
         click.echo(json.dumps(report_json(reading, findings), ensure_ascii=False, indent=2))
@@ -223,3 +227,56 @@ def probe_snmp(
     if not problems_only:
         print_reading(console, reading)
     raise SystemExit(code)
+
+
+def _typed(
+    host_port: str,
+    community: str | None,
+    version: str | None,
+    v3_user: str | None,
+    auth_proto: str | None,
+    auth_key_env: str | None,
+    priv_proto: str | None,
+    priv_key_env: str | None,
+) -> SnmpTarget:
+    """The device as typed on the command line."""
+    host, port = split_host_port(host_port, 161)
+    version = version or ("3" if v3_user else "2c")
+    if version == "3" and not v3_user:
+        raise usage_error("cli.v3_user")
+    return SnmpTarget(
+        host=host,
+        port=port,
+        version=version,
+        community=community or "public",
+        user=v3_user,
+        auth_protocol=auth_proto or ("sha256" if auth_key_env else None),
+        auth_key=env_secret(auth_key_env, "--auth-key-env"),
+        priv_protocol=priv_proto or ("aes128" if priv_key_env else None),
+        priv_key=env_secret(priv_key_env, "--priv-key-env"),
+    )
+
+
+def _configured(
+    config_path: Path,
+    name: str | None,
+    profile: str | None,
+    uplink: str | None,
+    timeout: float | None,
+    retries: int | None,
+) -> tuple[SnmpTarget, str, str | None, DeviceThresholds, str]:
+    """The configured device as the daemon polls it (agent/monitors/snmp.py `snmp_target`)."""
+    from agent.cli.configured import device_named, load, secret_missing
+    from agent.config.secrets import SecretError
+    from agent.monitors.snmp import snmp_target
+
+    settings = load(config_path)
+    device = device_named(settings.snmp.devices, name, "snmp.devices")
+    snmp = settings.snmp
+    try:
+        target = snmp_target(
+            device, snmp.timeout_s if timeout is None else timeout, snmp.retries if retries is None else retries
+        )
+    except SecretError as exc:
+        raise secret_missing(exc) from None
+    return target, profile or device.profile, uplink or device.uplink, snmp.thresholds, device.name

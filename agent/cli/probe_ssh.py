@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from agent.cli.configured import CONFIG_PROBE_OPTION
 from agent.cli.messages import usage_error
 from agent.cli.probe_output import (
     PROBLEMS_OPTION,
@@ -102,62 +104,89 @@ def print_report(console: Console, document: dict) -> None:
         )
 
 
+# The file docs/install.md has a technician create (the service reads it too, via [ssh] known_hosts).
+INSTALLED_KNOWN_HOSTS = Path("/etc/venue-agent/ssh_known_hosts")
+
+
+def default_known_hosts(installed: Path = INSTALLED_KNOWN_HOSTS) -> Path:
+    """The installed venue's known_hosts when it exists (what the daemon checks against), else the
+    user's own ~/.ssh/known_hosts: a probe by hand should trust what the daemon trusts."""
+    return installed if installed.exists() else Path("~/.ssh/known_hosts").expanduser()
+
+
 @click.command("ssh")
-@click.argument("host_port", metavar="HOST[:PORT]")
+@click.argument("host_port", metavar="HOST[:PORT] | NAME", required=False)
+@CONFIG_PROBE_OPTION
 @click.option(
-    "--device-type", required=True, type=click.Choice(sorted(profiles())), help="netmiko device type of the device."
+    "--device-type", default=None, type=click.Choice(sorted(profiles())), help="netmiko device type of the device."
 )
-@click.option("--username", required=True, help="Login name.")
+@click.option("--username", default=None, help="Login name.")
 @click.option("--password-env", default=None, help="Environment variable holding the password.")
 @click.option("--key", "key_file", type=click.Path(path_type=Path, exists=True), default=None, help="Private key file.")
 @click.option(
     "--known-hosts",
     type=click.Path(path_type=Path),
-    default=Path("~/.ssh/known_hosts").expanduser(),
-    show_default=True,
-    help="OpenSSH known_hosts file the device's key is checked against.",
+    default=None,
+    help=f"OpenSSH known_hosts file the device's key is checked against [default: {INSTALLED_KNOWN_HOSTS} "
+    "if it exists, else ~/.ssh/known_hosts; with -c the config's].",
 )
 @click.option("--trust-on-first-use", is_flag=True, help="Accept an unknown host key once and record it.")
 @click.option("--uplink", default=None, help="Interface whose loss is a fault (switches).")
-@click.option("--timeout", default=10.0, show_default=True, help="Seconds for the login and for each command.")
+@click.option("--timeout", type=float, default=None, help="Seconds for the login and for each command [default: 10].")
 @PROBLEMS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def probe_ssh(
-    host_port: str,
-    device_type: str,
-    username: str,
+    host_port: str | None,
+    config_path: Path | None,
+    device_type: str | None,
+    username: str | None,
     password_env: str | None,
     key_file: Path | None,
-    known_hosts: Path,
+    known_hosts: Path | None,
     trust_on_first_use: bool,
     uplink: str | None,
-    timeout: float,
+    timeout: float | None,
     problems_only: bool,
     as_json: bool,
 ) -> None:
     """Log in to a codec (xAPI) or switch (CLI) over SSH, read its state and judge it.
 
+    HOST[:PORT] with --device-type, --username and a login, or -c CONFIG [NAME]: the
+    `[[ssh.devices]]` entry called NAME (the only one when left out) with its address, device type,
+    login (password resolved as the daemon does), key, uplink and the [ssh] known_hosts (default
+    `<state_dir>/ssh_known_hosts`, the daemon's), timeouts and thresholds.
     Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     """
-    if password_env is None and key_file is None:
-        raise usage_error("cli.ssh_login")
-    password = env_secret(password_env, "--password-env")
-    host, port = split_host_port(host_port, 22)
-    target = SshTarget(
-        name=host,
-        host=host,
-        port=port,
-        device_type=device_type,
-        username=username,
-        password=password,
-        key_file=key_file,
-        known_hosts=known_hosts,
-        trust_on_first_use=trust_on_first_use,
-        connect_timeout_s=timeout,
-        command_timeout_s=timeout,
-    )
+    thresholds, registration = SshThresholds(), True
+    if config_path is not None:
+        target, uplink, thresholds, registration = _configured(config_path, host_port, known_hosts, uplink, timeout)
+        if trust_on_first_use:
+            target = dataclasses.replace(target, trust_on_first_use=True)
+    else:
+        if host_port is None:
+            raise usage_error("cli.target_or_config")
+        if device_type is None or username is None:
+            raise usage_error("cli.ssh_needs")
+        if password_env is None and key_file is None:
+            raise usage_error("cli.ssh_login")
+        password = env_secret(password_env, "--password-env")
+        host, port = split_host_port(host_port, 22)
+        seconds = 10.0 if timeout is None else timeout
+        target = SshTarget(
+            name=host,
+            host=host,
+            port=port,
+            device_type=device_type,
+            username=username,
+            password=password,
+            key_file=key_file,
+            known_hosts=known_hosts or default_known_hosts(),
+            trust_on_first_use=trust_on_first_use,
+            connect_timeout_s=seconds,
+            command_timeout_s=seconds,
+        )
     reading = asyncio.run(_read(target))
-    findings = judge(reading, SshThresholds(), uplink)
+    findings = judge(reading, thresholds, uplink, registration)
     document = report_json(reading, findings)
     if as_json:
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
@@ -176,3 +205,24 @@ async def _read(target: SshTarget) -> SshReading:
     finally:
         await asyncio.to_thread(session.close)
         pool.close()
+
+
+def _configured(
+    config_path: Path, name: str | None, known_hosts: Path | None, uplink: str | None, timeout: float | None
+) -> tuple[SshTarget, str | None, SshThresholds, bool]:
+    """The configured device as the daemon reads it (agent/monitors/ssh.py `ssh_target`)."""
+    from agent.cli.configured import device_named, load, secret_missing
+    from agent.config.secrets import SecretError
+    from agent.monitors.ssh import ssh_target
+
+    settings = load(config_path)
+    device = device_named(settings.ssh.devices, name, "ssh.devices")
+    try:
+        target = ssh_target(device, settings.ssh, settings.agent.state_dir)
+    except SecretError as exc:
+        raise secret_missing(exc) from None
+    changes: dict = {"known_hosts": known_hosts} if known_hosts is not None else {}
+    if timeout is not None:
+        changes |= {"connect_timeout_s": timeout, "command_timeout_s": timeout}
+    target = dataclasses.replace(target, **changes)
+    return target, uplink or device.uplink, settings.ssh.thresholds, device.require_registration

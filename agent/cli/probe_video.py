@@ -60,8 +60,7 @@ def report_json(sample: VideoSample) -> dict:
     "--decode",
     type=click.Choice(["all", "keyframes"]),
     default=None,
-    help="Network streams: keyframes decodes only intra frames (ffmpeg), far less CPU [default: all, "
-    "or the config's].",
+    help="Network streams: keyframes decodes only intra frames (ffmpeg), far less CPU [default: all, or the config's].",
 )
 @PROBLEMS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

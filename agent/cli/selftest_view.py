@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 from datetime import UTC, datetime
 
 import click
@@ -64,6 +66,49 @@ def print_report(console: Console, report: SelftestReport, problems_only: bool =
     return code(verdict)
 
 
+# How long `selftest` listens for the daemon's retained availability and status before running here.
+DETECT_TIMEOUT_S = 2.0
+# A status older than this many status intervals (plus the slack) is not a running daemon's.
+FRESH_INTERVALS, FRESH_SLACK_S = 3, 30.0
+
+
+def running_daemon(settings: Settings, timeout_s: float = DETECT_TIMEOUT_S) -> int | None:
+    """The pid of this venue's daemon running on this host, or None.
+
+    The daemon holds the capture card and the sound input (a V4L2 device or an ALSA input opens
+    once; a camera's RTSP server often serves few clients), so a self-test run here beside it
+    reads "no stream there (yet), or the URL is wrong" about a source that is fine (#17 item 5).
+    The state directory holds no pid or lock file, so the daemon is recognised by what it
+    publishes: its retained `availability` is `online`, its retained status names this host and a
+    pid that is alive here, and that status is recent (a daemon republishes it every
+    `status_interval_s`). No broker, or nothing retained: None, and the self-test runs here."""
+    from agent.cli.retained import fetch_retained
+
+    try:
+        found = fetch_retained(settings, timeout_s)
+    except (ConnectionError, SecretError):
+        return None
+    status = found.get("status")
+    if found.get("availability") != "online" or not isinstance(status, dict):
+        return None
+    agent = status.get("agent") or {}
+    if agent.get("hostname") != socket.gethostname() or not isinstance(agent.get("pid"), int):
+        return None
+    try:
+        age = (datetime.now(UTC) - datetime.fromisoformat(str(status.get("ts")))).total_seconds()
+    except (TypeError, ValueError):
+        return None
+    if age > FRESH_INTERVALS * settings.agent.status_interval_s + FRESH_SLACK_S:
+        return None
+    try:
+        os.kill(agent["pid"], 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, and another user's (the service user's)
+        pass
+    return agent["pid"]
+
+
 def show(
     settings: Settings,
     as_json: bool,
@@ -72,7 +117,17 @@ def show(
     via_broker: bool = False,
     wait_s: float | None = None,
     problems_only: bool = False,
+    local: bool = False,
 ) -> int:
+    """Run the self-test here, or ask the daemon (`via_broker`). Without either flag, a daemon
+    running on this host with a picture or sound source configured is asked (said on stderr, one
+    line): it holds those sources, so opening them here would fail or disturb it. `local` runs
+    here regardless."""
+    if not via_broker and not local and (settings.video is not None or settings.audio is not None):
+        pid = running_daemon(settings)
+        if pid is not None:
+            click.echo(say("cli.daemon_running", pid=pid), err=True)
+            via_broker = True
     if via_broker:
         report = _from_daemon(settings, conference_id, framing, wait_s or settings.selftest.timeout_s + 15)
         if report is None:

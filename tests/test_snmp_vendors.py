@@ -69,10 +69,10 @@ def test_huawei_te_under_the_viewpoint_arc_is_a_huawei_codec_read_by_standard_mi
     assert checks == {"snmp.reachable": Verdict.OK, "snmp.if_errors": Verdict.OK, "snmp.uplink": Verdict.OK}
 
 
-def test_zte_zxv10_is_taken_for_zxr10_on_auto_and_read_as_a_codec_when_named(snmpsim):
+def test_zte_zxv10_is_told_from_a_zxr10_on_auto_and_read_as_a_codec(snmpsim):
     auto = poll(snmpsim.port, "zte_zxv10")
-    # sysObjectID is ZTE's enterprise itself, under zte-zxr10's prefix; a prefix beats sysDescr.
-    assert auto.sys_object_id == "1.3.6.1.4.1.3902" and auto.profile == "zte-zxr10"
+    # sysObjectID is ZTE's enterprise itself, which zte-zxr10 claims too: the sysDescr decides the tie.
+    assert auto.sys_object_id == "1.3.6.1.4.1.3902" and auto.profile == "zte-zxv10"
     named = poll(snmpsim.port, "zte_zxv10", profile="zte-zxv10")
     assert (named.profile, named.kind, named.sys_descr) == ("zte-zxv10", "codec", "ZXV10 T700")
     [eth0] = named.interfaces  # no ifXTable here: ifDescr, ifSpeed and the 32-bit counters
@@ -108,7 +108,9 @@ def test_kedacom_by_name_with_a_chinese_sysname_a_busy_cpu_and_a_dead_second_por
         ("0.0", "ZXV10 T700", "zte-zxv10"),
         ("0.0", "ZTE ZXV10 T800 V1.1", "zte-zxv10"),
         ("0.0", "ZXV10 H108L", "generic"),  # ZXV10 home gateways are not T-series endpoints
-        ("1.3.6.1.4.1.3902", "ZXV10 T700", "zte-zxr10"),  # the limit the test above shows
+        ("1.3.6.1.4.1.3902", "ZXV10 T700", "zte-zxv10"),  # equal prefixes: the sysDescr decides
+        ("1.3.6.1.4.1.3902", "ZXR10 5250 Software, Version V4.08", "zte-zxr10"),
+        ("1.3.6.1.4.1.3902", None, "zte-zxr10"),  # no sysDescr: the first profile with that prefix
         ("0.0", "KEDACOM Video Conferencing Terminal", "kedacom"),
         ("0.0", "苏州科达 视频会议终端", "kedacom"),
         ("1.3.6.1.4.1.8072.3.2.10", "Linux kedacom 3.10", "net-snmp-linux"),  # sysObjectID first

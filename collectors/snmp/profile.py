@@ -159,8 +159,15 @@ def _oid_prefix_len(sys_object_id: Oid, prefix: str) -> int:
 
 
 def select_profile(profiles: dict[str, Profile], sys_object_id: str | None, sys_descr: str | None) -> Profile:
-    """Longest sysObjectID prefix wins; then the first sysDescr pattern; else `generic`."""
-    best, best_len = None, -1
+    """Longest sysObjectID prefix wins, and between equal prefixes the profile whose sysDescr pattern
+    also matches (ZTE answers the bare enterprise OID .3902 for both its ZXR10 switches and its ZXV10
+    endpoints: only sysDescr tells them apart); without an OID match, the first sysDescr pattern;
+    else `generic`."""
+
+    def describes(profile: Profile) -> bool:
+        return bool(sys_descr) and any(re.search(pattern, sys_descr or "") for pattern in profile.match.sys_descr)
+
+    best, best_rank = None, (-1, False)
     if sys_object_id:
         try:
             oid = parse_oid(sys_object_id)
@@ -169,11 +176,14 @@ def select_profile(profiles: dict[str, Profile], sys_object_id: str | None, sys_
         for profile in profiles.values():
             for prefix in profile.match.sys_object_id:
                 length = _oid_prefix_len(oid, prefix)
-                if length > best_len:
-                    best, best_len = profile, length
+                if length < 0:
+                    continue
+                rank = (length, describes(profile))
+                if rank > best_rank:
+                    best, best_rank = profile, rank
     if best is not None:
         return best
     for profile in profiles.values():
-        if sys_descr and any(re.search(pattern, sys_descr) for pattern in profile.match.sys_descr):
+        if describes(profile):
             return profile
     return profiles["generic"]

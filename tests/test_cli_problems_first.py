@@ -29,7 +29,7 @@ def at_80_columns(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "COLUMNS": str(WIDTH)},
+        env={**os.environ, "COLUMNS": str(WIDTH), "VENUE_AGENT_LANG": "en"},
     )
 
 

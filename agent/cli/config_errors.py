@@ -13,7 +13,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from agent.cli.language import said
+from agent.cli.language import texts
 from agent.cli.messages import say
 from contract.config_error import ConfigError, ConfigIssue, describe_error
 
@@ -77,8 +77,15 @@ def coded_issues(path: Path, error: ConfigError) -> list[ConfigIssue]:
 
 
 def config_error_lines(path: Path, error: ConfigError) -> list[str]:
-    """Every problem on its line, then the count: what `config check` and every command print."""
+    """Every problem on its line, then the count: what `config check` and every command print.
+
+    With `both`, each problem is two lines, Chinese then English, each a whole `FILE:LINE: field:
+    problem` (a path, a field and two languages do not fit one line, and a script or a person
+    grepping for the English keeps finding the line the loader has always printed)."""
     issues = coded_issues(path, error)
-    lines = [issue.render_in(path, said(issue.bilingual())) for issue in issues]
+    lines = []
+    for issue in issues:
+        message = issue.bilingual()
+        lines += [issue.render_in(path, text) for text in texts(message.zh, message.en)]
     lines.append(f"{path}: {say('cli.config_errors', count=len(issues))}")
     return lines

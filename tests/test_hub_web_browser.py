@@ -26,6 +26,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
@@ -521,8 +522,13 @@ def test_the_patrol_wall_shows_a_new_picture_without_a_reload(board: Board, brow
         publisher.disconnect()
 
     def shows_fresh() -> bool | None:
-        cards = browser.find_elements(By.ID, f"s:{key}")
-        return (bool(cards) and fresh in (cards[0].find_element(By.TAG_NAME, "img").get_attribute("src") or "")) or None
+        try:  # the card may be replaced while it is read: the page swaps whole figures
+            cards = browser.find_elements(By.ID, f"s:{key}")
+            return (
+                bool(cards) and fresh in (cards[0].find_element(By.TAG_NAME, "img").get_attribute("src") or "")
+            ) or None
+        except StaleElementReferenceException:
+            return None
 
     wait_until(shows_fresh, 30, "the new picture on the open wall")
     assert browser.execute_script("return window.boardMarker") == "same page", "the page was reloaded"
@@ -547,3 +553,36 @@ def test_a_venue_first_heard_while_the_overview_is_open_gets_its_tile(board: Boa
         shot(browser, "overview-newcomer")
     finally:
         newcomer.ensure_dead()
+
+
+def test_a_folded_overview_keeps_its_counts_live_and_unfolds_a_prefecture(
+    board: Board, browser: webdriver.Chrome
+) -> None:
+    """A large subtree opens folded by prefecture (`?fold=1` asks for it with this small fleet): counts
+    only, no tiles; a venue going offline changes its folded prefecture's count; unfolding one fetches
+    its tiles, which then stay live."""
+    folded_away, unfolded = "jilin/siping/lishu/main", "jilin/changchun/nongan/main"
+    wait_online(board, [folded_away, unfolded])
+    sign_in(browser, board, "province", "/?fold=1")
+    assert not browser.find_elements(By.CSS_SELECTOR, "a.t"), "a folded overview draws no tiles"
+    browser.execute_script("window.boardMarker = 'same page'")
+    count = '[data-prefecture="siping"] [data-count="offline"]'
+    board.agents[folded_away].kill9()
+    try:
+        wait_until(
+            lambda: [e.text for e in browser.find_elements(By.CSS_SELECTOR, count)] == ["1"] or None, 30, "count"
+        )
+        browser.find_element(By.CSS_SELECTOR, '[data-prefecture="changchun"] button.unfold').click()
+        wait_until(lambda: browser.find_elements(By.ID, f"t:{unfolded}") or None, 15, "changchun's tiles")
+        assert not browser.find_elements(By.ID, f"t:{folded_away}")  # siping stays folded
+        assert "offline" not in tile_class(browser, unfolded)
+        shot(browser, "overview-folded")
+    finally:
+        board.restart(folded_away)
+    wait_until(lambda: not browser.find_elements(By.CSS_SELECTOR, count) or None, 40, "siping's count back")
+    board.agents[unfolded].kill9()
+    try:
+        wait_until(lambda: "offline" in tile_class(browser, unfolded) or None, 30, "the unfolded tile going offline")
+    finally:
+        board.restart(unfolded)
+    assert browser.execute_script("return window.boardMarker") == "same page"

@@ -44,6 +44,7 @@ BOARD_TEXTS = Catalog(
         "overview.live": ("实时更新", "live"),
         "overview.stale": ("连接中断，正在重连", "connection lost, reconnecting"),
         "overview.own_venue": ("市（州）本级", "prefecture's own venue"),
+        "overview.unfold": ("展开 {total} 个会场", "show its {total} venues"),
         "venue.checks": ("当前检查项", "Current checks"),
         "venue.check": ("检查项", "Check"),
         "venue.verdict": ("结论", "Verdict"),

@@ -1,6 +1,12 @@
 """The overview: the viewer's subtree (province → prefectures → counties → venues) as coloured tiles,
 counts per prefecture, the next conference with its countdown, and `/events/overview`, the stream of
-tile changes (server-sent events) that keeps it live without a reload."""
+tile changes (server-sent events) that keeps it live without a reload.
+
+A subtree of more than `EXPAND_UP_TO` venues opens with every prefecture folded: its heading and its
+counts, and its tiles fetched (`/overview/prefecture/<slug>`) when someone unfolds it. Building ten
+thousand tiles was most of a province's first render (2–4 s); a province office looks at the counts
+first anyway. The stream carries the counts of every prefecture with each change, so a folded one
+stays live too."""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from hub.db.models import Conference
@@ -20,6 +26,7 @@ from hub.web.board import board_of, viewer_of
 from hub.web.feed import Tile, count_states
 
 HEARTBEAT_S = 15.0
+EXPAND_UP_TO = 1500  # venues shown as tiles at once; a larger subtree opens folded by prefecture
 
 
 def build_tree(tiles: list[Tile]) -> list[dict[str, Any]]:
@@ -60,6 +67,20 @@ def next_conference(board) -> dict[str, Any] | None:
     return None
 
 
+def counts_by_prefecture(tiles: list[Tile]) -> dict[str, dict[str, int]]:
+    """What the stream sends with each change: every prefecture's counts, and the total under ""."""
+    groups: dict[str, list[Tile]] = {}
+    for tile in tiles:
+        groups.setdefault(tile.prefecture, []).append(tile)
+    return {"": count_states(tiles)} | {prefecture: count_states(group) for prefecture, group in groups.items()}
+
+
+def _folded(request: Request, total: int) -> bool:
+    """Folded by default past EXPAND_UP_TO venues; `?fold=1` / `?fold=0` asks for either."""
+    wanted = request.query_params.get("fold")
+    return wanted == "1" if wanted in ("0", "1") else total > EXPAND_UP_TO
+
+
 async def overview(request: Request) -> Response:
     board = board_of(request)
     viewer = viewer_of(request)
@@ -70,11 +91,27 @@ async def overview(request: Request) -> Response:
         request,
         "overview.html",
         tree=build_tree(tiles),
+        folded=_folded(request, len(tiles)),
         total=len(tiles),
         counts=count_states(tiles),
         generation=generation,
         conference=conference,
     )
+
+
+async def prefecture_tiles(request: Request) -> Response:
+    """One prefecture's counties and tiles (the overview's own markup), for unfolding it; `data-generation`
+    says which feed generation they show, so the page applies the changes it heard since."""
+    board = board_of(request)
+    viewer = viewer_of(request)
+    slug = request.path_params["prefecture"]
+    generation = board.feed.generation
+    tiles = [t for t in list(board.feed.tiles.values()) if t.prefecture == slug and viewer.sees(t.key)]
+    if not tiles:
+        return board.not_found(request)
+    [prefecture] = build_tree(tiles)
+    html = board.fragment(request, "overview_counties.html", p=prefecture)
+    return HTMLResponse(f'<div class="counties" data-generation="{generation}">{html}</div>')
 
 
 async def overview_events(request: Request) -> Response:
@@ -105,6 +142,9 @@ async def overview_events(request: Request) -> Response:
                 if tiles:
                     data = json.dumps(tiles, ensure_ascii=False, separators=(",", ":"))
                     yield f"id: {generation}\nevent: tiles\ndata: {data}\n\n".encode()
+                    seen = [t for t in list(board.feed.tiles.values()) if viewer.sees(t.key)]
+                    counts = json.dumps(counts_by_prefecture(seen), separators=(",", ":"))
+                    yield f"event: counts\ndata: {counts}\n\n".encode()
                 try:
                     await asyncio.wait_for(queue.get(), HEARTBEAT_S)
                 except TimeoutError:
@@ -120,4 +160,8 @@ async def overview_events(request: Request) -> Response:
     )
 
 
-routes = [Route("/", overview, methods=["GET"]), Route("/events/overview", overview_events, methods=["GET"])]
+routes = [
+    Route("/", overview, methods=["GET"]),
+    Route("/overview/prefecture/{prefecture}", prefecture_tiles, methods=["GET"]),
+    Route("/events/overview", overview_events, methods=["GET"]),
+]

@@ -4,25 +4,47 @@
 "use strict";
 
 const STATES = ["ok", "warn", "fail", "unknown", "offline", "silent", "never"];
-let recountDue = false;
 
-function recount() {
-  // Per prefecture and in total, from the tiles themselves (so the counts can never drift from them).
-  const total = Object.fromEntries(STATES.map((s) => [s, 0]));
+function showCounts(counts) {
+  // Every prefecture's counts and the total, as the server counted them (a folded prefecture has no
+  // tiles in the page to count).
   for (const section of document.querySelectorAll(".prefecture")) {
-    const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
-    for (const tile of section.querySelectorAll("a.t")) {
-      const state = STATES.find((s) => tile.classList.contains(s));
-      if (state) { counts[state] += 1; total[state] += 1; }
-    }
-    const holder = section.querySelector(".pcounts");
-    holder.innerHTML = STATES.filter((s) => counts[s]).map(
-      (s) => `<span class="count ${s}"><i class="dot ${s}"></i><b data-count="${s}">${counts[s]}</b></span>`).join("");
+    const mine = counts[section.dataset.prefecture] || {};
+    section.querySelector(".pcounts").innerHTML = STATES.filter((s) => mine[s]).map(
+      (s) => `<span class="count ${s}"><i class="dot ${s}"></i><b data-count="${s}">${Number(mine[s])}</b></span>`).join("");
   }
+  const total = counts[""] || {};
   for (const s of STATES) {
     const cell = document.querySelector(`#totals b[data-count="${s}"]`);
-    if (cell) cell.textContent = total[s];
+    if (cell) cell.textContent = total[s] || 0;
   }
+}
+
+const recentBatches = [];  // [generation, tiles]: replayed onto a prefecture unfolded after they came
+const RECENT_BATCHES = 600;
+
+function paintTiles(tree, tiles) {
+  for (const tile of tiles) {
+    const section = tree.querySelector(`section.prefecture[data-prefecture="${CSS.escape(tile.p)}"]`);
+    if (section && section.classList.contains("folded") && !section.querySelector(".counties")) continue;
+    const element = document.getElementById(`t:${tile.k}`) || placeNewTile(tree, tile);
+    if (!element) continue;
+    element.className = `t ${tile.c}`;
+    element.dataset.changed = String(Date.now());
+  }
+}
+
+function unfold(tree, button) {
+  button.disabled = true;
+  fetch(button.dataset.fragment, {credentials: "same-origin"}).then(async (response) => {
+    if (!response.ok) { button.disabled = false; return; }
+    const holder = document.createElement("template");
+    holder.innerHTML = (await response.text()).trim();  // the board's own template, escaped there
+    const counties = holder.content.firstElementChild;
+    const since = Number(counties.dataset.generation);
+    button.replaceWith(counties);
+    for (const [generation, tiles] of recentBatches) if (generation > since) paintTiles(tree, tiles);
+  });
 }
 
 function placeNewTile(tree, tile) {
@@ -30,6 +52,7 @@ function placeNewTile(tree, tile) {
   // prefecture needs its heading and counts laid out by the server, so that one case reloads.
   const section = tree.querySelector(`section.prefecture[data-prefecture="${CSS.escape(tile.p)}"]`);
   if (!section) { scheduleReload(); return null; }
+  const holder = section.querySelector(".counties") || section;
   let county = section.querySelector(`div.county[data-county="${CSS.escape(tile.u)}"]`);
   if (!county) {
     county = document.createElement("div");
@@ -39,7 +62,7 @@ function placeNewTile(tree, tile) {
     label.className = "cname";
     label.textContent = tile.u === "_" ? tree.dataset.ownVenue : tile.u;
     county.appendChild(label);
-    section.appendChild(county);
+    holder.appendChild(county);
   }
   const link = document.createElement("a");
   link.id = `t:${tile.k}`;
@@ -60,16 +83,14 @@ function liveOverview(tree) {
   const live = document.getElementById("live");
   const source = new EventSource(`${tree.dataset.stream}?since=${tree.dataset.generation}`);
   source.addEventListener("tiles", (event) => {
-    for (const tile of JSON.parse(event.data)) {
-      const element = document.getElementById(`t:${tile.k}`) || placeNewTile(tree, tile);
-      if (!element) continue;
-      element.className = `t ${tile.c}`;
-      element.dataset.changed = String(Date.now());
-    }
-    // Recounting walks every tile: at most every 300 ms, however many changes arrive.
-    if (!recountDue) { recountDue = true; setTimeout(() => { recountDue = false; recount(); }, 300); }
+    const tiles = JSON.parse(event.data);
+    recentBatches.push([Number(event.lastEventId), tiles]);
+    if (recentBatches.length > RECENT_BATCHES) recentBatches.shift();
+    paintTiles(tree, tiles);
     window.boardTileUpdates = (window.boardTileUpdates || 0) + 1;
   });
+  source.addEventListener("counts", (event) => showCounts(JSON.parse(event.data)));
+  for (const button of tree.querySelectorAll("button.unfold")) button.addEventListener("click", () => unfold(tree, button));
   source.addEventListener("reload", () => window.location.reload());
   source.onopen = () => { live.classList.remove("stale"); live.textContent = live.dataset.on; };
   source.onerror = () => { live.classList.add("stale"); live.textContent = live.dataset.off; };

@@ -10,8 +10,9 @@ comes online (retained availability and status for every venue) and then sends i
 every 30 s, metrics every 60 s, an event every 300 s per venue, × `--scale`) for the whole measurement;
 Debian's headless chromium through chromium-driver (Selenium), signed in as a province operator.
 
-1. **First render**: the overview loaded `--loads` times in the browser; navigation timing from request
-   start to DOMContentLoaded (the tiles are server-rendered: at DOMContentLoaded they are all there),
+1. **First render**: the overview loaded `--loads` times in the browser, folded by prefecture (`/?fold=1`,
+   what a subtree past 1,500 venues opens as) and with every tile (`/?fold=0`); navigation timing from
+   request start to DOMContentLoaded (the tiles are server-rendered: at DOMContentLoaded they are all there),
    and the bytes on the wire (gzip, as the browser asks) and uncompressed. Anchor, in the same run:
    `hub.views.venues.venue_rows` — what `venue-hub venues --json` reads — over the same database, so the
    ratio says how much the page costs beyond reading the venues at all.
@@ -165,16 +166,22 @@ scope = "vc/jilin/#"
         driver.find_element(By.ID, "name").send_keys("province")
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
         driver.find_element(By.ID, "login-submit").click()
+        timings = {}
+        for fold in ("1", "0"):  # folded by prefecture (the default past 1,500 venues), and every tile
+            renders = []
+            for _ in range(args.loads):
+                driver.get(f"{url}/?fold={fold}")
+                timing = driver.execute_script(
+                    "const t = performance.getEntriesByType('navigation')[0];"
+                    "return [t.requestStart, t.responseStart, t.responseEnd, t.domContentLoadedEventEnd,"
+                    " t.transferSize, t.decodedBodySize];"
+                )
+                renders.append(timing)
+            timings[fold] = renders
+        folded_render = [(t[3] - t[0]) / 1000 for t in timings["1"]]
+        folded_wire, folded_body = timings["1"][-1][4], timings["1"][-1][5]
+        renders = timings["0"]
         wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "a.t")) >= args.venues, 60, "the overview")
-        renders = []
-        for _ in range(args.loads):
-            driver.get(f"{url}/")
-            timing = driver.execute_script(
-                "const t = performance.getEntriesByType('navigation')[0];"
-                "return [t.requestStart, t.responseStart, t.responseEnd, t.domContentLoadedEventEnd, t.transferSize,"
-                " t.decodedBodySize];"
-            )
-            renders.append(timing)
         first_render = [(t[3] - t[0]) / 1000 for t in renders]
         server_time = [(t[1] - t[0]) / 1000 for t in renders]
         wire, body = renders[-1][4], renders[-1][5]
@@ -228,6 +235,9 @@ scope = "vc/jilin/#"
         result = {
             "venues": args.venues,
             "tiles_rendered": tiles,
+            "first_render_folded_s": {"median": statistics.median(folded_render), "max": max(folded_render)},
+            "folded_bytes_on_wire": folded_wire,
+            "folded_bytes_uncompressed": folded_body,
             "first_render_s": {"median": statistics.median(first_render), "max": max(first_render)},
             "server_response_s": statistics.median(server_time),
             "bytes_on_wire": wire,
@@ -248,7 +258,8 @@ scope = "vc/jilin/#"
             "delay_max_s": max(delays) if delays else None,
             "fleet_sent": fleet.sent.total,
             "targets": {
-                "first_render_le_1s": max(first_render) <= 1.0,
+                "first_render_le_1s": max(folded_render) <= 1.0,  # what a 10,000-venue province opens
+                "unfolded_first_render_le_1s": max(first_render) <= 1.0,
                 "update_p99_le_2s": bool(delays) and percentile(delays, 0.99) <= 2.0 and len(delays) == args.changes,
             },
         }

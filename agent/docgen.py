@@ -19,6 +19,7 @@ from agent.messages import AGENT_MESSAGES
 from agent.selftest.suite import SELFTEST_MESSAGES
 from agent.sources import SOURCES
 from contract.catalog import Catalog
+from contract.config_error import CONFIG_MESSAGES
 from contract.schemas import render_schemas
 from hub.incidents.texts import INCIDENT_TEXTS
 from hub.messages import HUB_MESSAGES
@@ -30,6 +31,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 CATALOGS: dict[str, Catalog] = {
     "agent (events, errors, command replies)": AGENT_MESSAGES,
     "venue-agent's command line (its own errors and notes)": CLI_MESSAGES,
+    "config errors (venue-agent and venue-hub, with the field and line)": CONFIG_MESSAGES,
     **{heading: catalog for source in SOURCES for heading, catalog in source.catalog_entries()},
     "network path to the far end (第十三条)": NET_MESSAGES,
     "clock against NTP (第十四条)": CLOCK_MESSAGES,

@@ -88,6 +88,7 @@ SOURCES: tuple[Source, ...] = (
         (
             ("video checks (第十七条; framing 第十五条, background 第十六条)", "probes.video:VIDEO_MESSAGES"),
             ("video framing and background (advisory)", "probes.video_framing:FRAMING_MESSAGES"),
+            ("video sources: why one cannot be used", "collectors.video.source:SOURCE_MESSAGES"),
         ),
     ),
     Source(
@@ -95,7 +96,10 @@ SOURCES: tuple[Source, ...] = (
         "audio.",
         "agent.monitors.audio",
         lambda settings: settings.audio is not None,
-        (("audio checks (第十七条)", "probes.audio:AUDIO_MESSAGES"),),
+        (
+            ("audio checks (第十七条)", "probes.audio:AUDIO_MESSAGES"),
+            ("audio sources: why one cannot be used", "collectors.audio.source:SOURCE_MESSAGES"),
+        ),
     ),
     Source(
         "simulation",

@@ -1,7 +1,7 @@
 """What a monitoring system pays for running `venue-agent` as a check every minute (issue 15 item 6).
 
 Each command is run `--runs` times as a fresh process; the wall time and the peak resident memory
-(`wait4`'s ru_maxrss) are taken per run and their medians printed, beside net-snmp's `snmpget`
+(GNU `time`'s %M) are taken per run and their medians printed, beside net-snmp's `snmpget`
 asking the same simulated device (snmpsim on loopback) for sysDescr — the anchor a Nagios check of
 a switch would otherwise be.
 

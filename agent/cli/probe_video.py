@@ -58,9 +58,10 @@ def report_json(sample: VideoSample) -> dict:
 @click.option("--snapshot", type=click.Path(path_type=Path), default=None, help="Write the annotated frame (PNG).")
 @click.option(
     "--decode",
-    type=click.Choice(["all", "keyframes"]),
+    type=click.Choice(["auto", "all", "keyframes"]),
     default=None,
-    help="Network streams: keyframes decodes only intra frames (ffmpeg), far less CPU [default: all, or the config's].",
+    help="Network streams: keyframes decodes only intra frames (ffmpeg), far less CPU; auto keyframes while they "
+    "come every 2 s, else every frame [default: auto, as the daemon, or the config's].",
 )
 @PROBLEMS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -98,7 +99,7 @@ def probe_video(
     if source is None:
         raise usage_error("cli.target_or_config")
     try:
-        sample = sample_video(source, seconds, max_frames, rate_hz, thresholds, decode or "all", **size)
+        sample = sample_video(source, seconds, max_frames, rate_hz, thresholds, decode or "auto", **size)
     except VideoSourceError as exc:
         raise usage_error("cli.bad_source", detail=exc.message) from None
     if snapshot is not None and sample.last_frame is not None and not draw_snapshot(sample, thresholds, snapshot):

@@ -206,15 +206,16 @@ async def audio(settings: Settings, live: LiveFindings | None) -> list[Finding]:
         wait_s = config.interval_s + settings.selftest.sample_s
         fresh = await wait_for_live(live, ART17_AUDIO, 3.0 * config.interval_s, wait_s)
         return fresh if fresh is not None else [_monitor_silent("audio.signal", Article.ART17, wait_s)]
-    from probes.audio import AudioJudge  # SciPy: only for a venue with [audio]
+    from agent.sampling.reasons import with_reason
+    from probes.audio import AUDIO_MESSAGES, AudioJudge  # SciPy: only for a venue with [audio]
 
     judge = AudioJudge(config.thresholds)
     try:
         samples, rate, _overflows = await asyncio.to_thread(
             capture, config.source, settings.selftest.sample_s, config.channel, config.rate
         )
-    except AudioSourceError as exc:
-        return judge.findings(None, str(exc))
+    except AudioSourceError as exc:  # the reason in both languages, as the probe gives it
+        return with_reason(judge.findings(None, str(exc)), AUDIO_MESSAGES, "audio.signal.none", exc.message)
     if not len(samples):
         return judge.findings(None, "no samples captured")
     metrics = await asyncio.to_thread(measure, samples, rate, config.thresholds.mains_hz)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -295,6 +296,53 @@ def test_hub_restarted_while_events_flow_loses_none_and_duplicates_none(
     finally:
         assert hub.stop() == 0
     assert "session resumed" in hub.log()
+
+
+def decode_workers_of(hub: HubProcess) -> list[psutil.Process]:
+    """The hub's decode worker processes (spawned: `spawn_main` in the command line; the resource
+    tracker multiprocessing also starts is not one)."""
+    children = psutil.Process(hub.process.pid).children(recursive=True)  # type: ignore[union-attr]
+    return [p for p in children if any("spawn_main" in part for part in p.cmdline())]
+
+
+def test_a_killed_decode_worker_is_replaced_and_no_event_is_lost(
+    fleet: Fleet, database_url: str, tmp_path: Path
+) -> None:
+    hub = start_hub(fleet, tmp_path, database_url, extra_hub="decode_workers = 1")
+    engine = open_database(database_url)
+    try:
+        (worker,) = wait_until(lambda: decode_workers_of(hub) or None, 20, "the decode worker started")
+        since = time.monotonic() + 0.5
+        time.sleep(1.5)
+        worker.kill()  # SIGKILL mid-stream: the batch it held is decoded in the store thread instead
+        time.sleep(2)
+        published = fleet.events_since(since)
+        stored = wait_stored(engine, set(published))
+        assert stored <= set(fleet.events_since(0))
+        (replacement,) = wait_until(
+            lambda: [w for w in decode_workers_of(hub) if w.pid != worker.pid] or None, 20, "a new decode worker"
+        )
+        assert replacement.is_running()
+    finally:
+        assert hub.stop() == 0
+    assert "replacing the pool" in hub.log()
+    (process,) = counters(engine).values()
+    assert process["decode_pool_restarts"] >= 1 and process.get("store_failed", 0) == 0
+
+
+def test_decoding_in_the_store_thread_stores_every_event_once(fleet: Fleet, database_url: str, tmp_path: Path) -> None:
+    hub = start_hub(fleet, tmp_path, database_url, extra_hub="decode_workers = 0")
+    engine = open_database(database_url)
+    try:
+        assert decode_workers_of(hub) == []
+        since = time.monotonic() + 0.5
+        time.sleep(2)
+        published = fleet.events_since(since)
+        assert wait_stored(engine, set(published)) <= set(fleet.events_since(0))
+    finally:
+        assert hub.stop() == 0
+    (process,) = counters(engine).values()
+    assert process["stored_events"] == len(stored_event_ids(engine)) and "decode_pool_restarts" not in process
 
 
 def test_killed_venue_goes_offline_and_the_roll_call_reports_it_silent(

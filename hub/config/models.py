@@ -93,6 +93,13 @@ class HubSection(Strict):
         description="A pushed conference ended this long ago without a venue's Art. 20 summary: ask it (cmd/summary).",
     )
     summary_retry_s: float = Field(default=3600, ge=1, le=86400, description="Ask an unanswering venue again after.")
+    decode_workers: int = Field(
+        default=1,
+        ge=0,
+        le=32,
+        description="Processes that validate payloads beside the store thread (0: in the store thread). "
+        "Validation is most of the ingest's CPU and holds the GIL; a worker puts it on another core.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("scope")

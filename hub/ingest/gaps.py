@@ -15,6 +15,7 @@ simply are stored; no gap is invented for them.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -41,17 +42,29 @@ class GapSweeper:
         self.clock = clock
         self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self.pending: set[str] = set()
+        self._resume_after: str | None = None  # where a sweep cut short by its budget goes on
 
     def start(self) -> None:
         """At start every venue with events is looked at once (another run may have stopped mid-way)."""
         with self.engine.connect() as connection:
             self.pending.update(connection.execute(select(event_t.c.venue_key).distinct()).scalars())
 
-    def sweep(self) -> int:
+    def sweep(self, budget_s: float | None = None) -> int:
         """Examine the venues with new events (in transactions of up to `VENUES_PER_TRANSACTION`);
-        returns how many gaps were recorded."""
+        returns how many gaps were recorded.
+
+        With `budget_s`, stop after about that long and go on from the next venue at the next call (in
+        key order, round the set): the sweep runs on the store thread, and at start every venue with
+        events is pending — 10,000 venues at four or five statements each held the thread for many
+        seconds, nothing stored meanwhile (the backlog a restarted hub must drain, waiting behind it).
+        A hole is only recorded after its grace period anyway, so a later look loses nothing."""
         recorded = 0
         keys = sorted(self.pending)
+        if budget_s is not None and self._resume_after is not None:
+            later = [key for key in keys if key > self._resume_after]
+            keys = later + keys[: len(keys) - len(later)]
+        deadline = time.monotonic() + budget_s if budget_s is not None else None
+        self._resume_after = None
         for start in range(0, len(keys), VENUES_PER_TRANSACTION):
             with self.engine.begin() as connection:
                 for key in keys[start : start + VENUES_PER_TRANSACTION]:
@@ -60,6 +73,9 @@ class GapSweeper:
                     if done:
                         self.pending.discard(key)
                     self._count_recovered(connection, key)
+                    if deadline is not None and time.monotonic() >= deadline:
+                        self._resume_after = key
+                        return recorded
         return recorded
 
     def _count_recovered(self, connection: Connection, key: str) -> None:

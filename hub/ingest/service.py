@@ -6,6 +6,12 @@ them in one transaction, then acknowledges them to the broker and tells the desk
 same thread runs the periodic jobs (silence, seq gaps, heartbeat) between batches, so one process
 writes from one thread. The asyncio loop only waits for SIGTERM/SIGINT and runs the desk.
 
+Decoding (validation against the contract models: most of the CPU) runs in `[hub] decode_workers`
+worker processes when that is above 0: a batch's payloads go to the pool, and while they are
+validated the store thread stores the batch before it, so the two overlap on two cores. Batches are
+still stored, acknowledged and reported in the order they were taken; a broken pool (a worker killed)
+is replaced, the batch decoded in this process meanwhile.
+
 A batch that fails on a database error (the server restarting, a lock timeout) is retried whole with
 backoff and nothing of it is acknowledged meanwhile — the broker keeps it and sends no more than
 Receive Maximum further messages, which is the back-pressure. A batch that fails otherwise is
@@ -18,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import os
 import queue
 import signal
@@ -25,6 +32,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -37,7 +46,18 @@ from hub.config.inventory import Inventory
 from hub.config.models import HubSettings
 from hub.db.engine import writer_engine
 from hub.db.models import HubProcess
-from hub.ingest.decode import Accepted, Decoded, Ignored, Incoming, Rejection, decode
+from hub.ingest.decode import (
+    Accepted,
+    Decoded,
+    Ignored,
+    Incoming,
+    Rejection,
+    attach,
+    decode,
+    decode_batch,
+    tune_gc,
+    warm_worker,
+)
 from hub.ingest.gaps import GapSweeper
 from hub.ingest.store import Outcome, Store, Transition
 from hub.ingest.subscriber import Subscriber, hub_client_id, read_retained
@@ -50,6 +70,7 @@ BATCH_MAX = 500
 BATCH_WAIT_S = 0.05
 SILENCE_EVERY_S = 1.0
 GAPS_EVERY_S = 2.0
+GAPS_BUDGET_S = 0.1  # the longest one gap sweep holds the store thread (the rest at the next)
 HEARTBEAT_EVERY_S = 5.0
 SUMMARIES_EVERY_S = 30.0
 # After a (re)connect the silence watcher waits until the session's backlog is in, but no longer than
@@ -68,6 +89,17 @@ class Desk(Protocol):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class _Taken:
+    """A batch taken from the queue: its summary replies, its venue traffic, and the decoding of it
+    (a worker's future, or already done in this thread)."""
+
+    replies: list[Incoming]
+    batch: list[Incoming]
+    future: Future[list[Decoded]] | None = None
+    decoded: list[Decoded] | None = None
 
 
 def _transient(exc: Exception) -> bool:
@@ -130,6 +162,8 @@ class IngestService:
         # backlog at the broker.
         self._catching_up_since: float | None = None
         self._snapshot_taken = False  # set once this process has read the retained state
+        self._pool: ProcessPoolExecutor | None = None  # the decode workers (started by `run`)
+        self._in_flight_since: datetime | None = None  # receipt time of the batch being decoded
 
     # -- counters ----------------------------------------------------------------------------------------
     def count(self, name: str, n: int = 1) -> None:
@@ -175,13 +209,15 @@ class IngestService:
                 self._snapshot_again = False
 
     # -- the store thread --------------------------------------------------------------------------------
-    def _take_batch(self) -> list[Incoming]:
+    def _take_batch(self, wait: bool = True) -> list[Incoming]:
+        """Up to BATCH_MAX queued messages; without `wait` only those queued now (a batch is being
+        decoded meanwhile: storing it must not wait for more to arrive)."""
         try:
-            first = self.queue.get(timeout=0.2)
+            first = self.queue.get(timeout=0.2) if wait else self.queue.get_nowait()
         except queue.Empty:
             return []
         batch = [first]
-        deadline = time.monotonic() + BATCH_WAIT_S
+        deadline = time.monotonic() + (BATCH_WAIT_S if wait else 0.0)
         while len(batch) < BATCH_MAX:
             remaining = deadline - time.monotonic()
             try:
@@ -201,12 +237,88 @@ class IngestService:
             log.warning("more %s rejections this minute are counted, not logged", rejection.reason)
         self._rejection_log[rejection.reason] = (minute, lines + 1)
 
-    def _process(self, batch: list[Incoming]) -> None:
+    # -- decoding -------------------------------------------------------------------------------------------
+    def _start_pool(self) -> None:
+        """The decode workers, started by `spawn` (this process has threads: paho's, the snapshot's)."""
+        if self.hub.decode_workers > 0:
+            self._pool = ProcessPoolExecutor(
+                self.hub.decode_workers, mp_context=multiprocessing.get_context("spawn"), initializer=warm_worker
+            )
+            # Started and warm before the first message: a worker spawned by the first batch would add its
+            # second of imports to that batch's latency (and, after a restart, to the drain of the backlog).
+            warm = [self._pool.submit(decode_batch, [], "", "", 0) for _ in range(self.hub.decode_workers)]
+            for future in warm:
+                future.result(timeout=120)
+
+    def _decode_here(self, batch: list[Incoming]) -> list[Decoded]:
         prefix = self.settings.broker.topic_prefix
+        return [decode(m, prefix, self.hub.scope, self.hub.max_payload_bytes) for m in batch]
+
+    def _submit(self, batch: list[Incoming]) -> _Taken:
+        """Split off the summary replies and start decoding the rest (in the pool, or here and now)."""
         replies = [m for m in batch if self.backfill.is_reply(m)]
         if replies:
             batch = [m for m in batch if not self.backfill.is_reply(m)]
-            for reply in replies:
+        taken = _Taken(replies, batch)
+        if not batch:
+            taken.decoded = []
+        elif self._pool is not None:
+            try:
+                chunks = self._chunks(batch)
+                futures = [
+                    self._pool.submit(
+                        decode_batch,
+                        [(m.topic, m.payload) for m in chunk],
+                        self.settings.broker.topic_prefix,
+                        self.hub.scope,
+                        self.hub.max_payload_bytes,
+                    )
+                    for chunk in chunks
+                ]
+                taken.future = futures[0] if len(futures) == 1 else _joined(futures)
+            except Exception as exc:  # a pool already broken (BrokenProcessPool) or shut down
+                self._replace_pool(exc)
+                taken.decoded = self._decode_here(batch)
+        else:
+            taken.decoded = self._decode_here(batch)
+        return taken
+
+    def _chunks(self, batch: list[Incoming]) -> list[list[Incoming]]:
+        """One chunk per worker (a batch split across them), at least 50 messages each."""
+        workers = self.hub.decode_workers
+        size = max(50, -(-len(batch) // workers))
+        return [batch[n : n + size] for n in range(0, len(batch), size)]
+
+    def _decoded(self, taken: _Taken) -> list[Decoded]:
+        """The batch's decoding, waiting for the workers; decoded here if the pool broke meanwhile."""
+        if taken.decoded is not None:
+            return taken.decoded
+        try:
+            results = taken.future.result()  # type: ignore[union-attr]
+        except Exception as exc:
+            self._replace_pool(exc)
+            return self._decode_here(taken.batch)
+        return [attach(item, incoming) for item, incoming in zip(results, taken.batch, strict=True)]
+
+    def _replace_pool(self, exc: Exception) -> None:
+        log.error("a decode worker failed (%s): replacing the pool, decoding here meanwhile", exc)
+        self.count("decode_pool_restarts")
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+        if self._stop_store.is_set():
+            return  # stopping: the rest is decoded here, no new pool to wait for
+        with contextlib.suppress(Exception):
+            self._start_pool()
+
+    def _process(self, batch: list[Incoming]) -> None:
+        """Decode and store one batch now (tests, and the pool-less path)."""
+        self._finish(self._submit(batch))
+
+    def _finish(self, taken: _Taken) -> None:
+        """Store a taken batch: its replies, then its venue traffic in one transaction; acknowledge it."""
+        if taken.replies:
+            for reply in taken.replies:
                 try:
                     self.backfill.take_reply(reply)
                 except Exception as exc:
@@ -214,8 +326,11 @@ class IngestService:
                         return  # unacknowledged: the broker sends it again
                     log.exception("a cmd/summary reply could not be stored")
                 self.subscriber.ack(reply)
-            self.count("summary_replies", len(replies))
-        decoded: list[Decoded] = [decode(m, prefix, self.hub.scope, self.hub.max_payload_bytes) for m in batch]
+            self.count("summary_replies", len(taken.replies))
+        batch = taken.batch
+        if not batch:
+            return
+        decoded = self._decoded(taken)
         self.count("received", len(batch))
         accepted = [item for item in decoded if isinstance(item, Accepted)]
         for item in decoded:
@@ -293,7 +408,7 @@ class IngestService:
                 due["gaps"] = now + GAPS_EVERY_S
                 self.gaps.pending |= self.store.events_touched
                 self.store.events_touched.clear()
-                self.count("seq_gaps", self.gaps.sweep())
+                self.count("seq_gaps", self.gaps.sweep(budget_s=GAPS_BUDGET_S))
             if now >= due["summaries"] and self.subscriber.connected.is_set():
                 due["summaries"] = now + min(SUMMARIES_EVERY_S, self.hub.summary_retry_s)
                 self.count("summary_requests", self.backfill.ask(self.subscriber.client, self.subscriber.v5))
@@ -307,20 +422,30 @@ class IngestService:
                 log.warning("a periodic job could not reach the database: %s", str(exc).splitlines()[0][:200])
 
     def _heard_until(self) -> datetime | None:
-        """The receipt time of the oldest message not yet stored (None when the queue is empty)."""
+        """The receipt time of the oldest message not yet stored (None when nothing waits): the batch
+        being decoded, else the queue's head."""
+        if self._in_flight_since is not None:
+            return self._in_flight_since
         with self.queue.mutex:
             return self.queue.queue[0].received_at if self.queue.queue else None
 
     def _store_loop(self) -> None:
         due = {"silence": 0.0, "gaps": time.monotonic() + GAPS_EVERY_S, "heartbeat": 0.0, "summaries": 0.0}
-        while not self._stop_store.is_set() or not self.queue.empty():
-            batch = self._take_batch()
-            if batch:
-                self._process(batch)
+        pending: _Taken | None = None  # taken and being decoded by the pool, stored next round
+        while not self._stop_store.is_set() or not self.queue.empty() or pending is not None:
+            batch = self._take_batch(wait=pending is None)
+            taken = self._submit(batch) if batch else None
+            if pending is not None:
+                self._finish(pending)
+            if taken is not None and taken.future is None:
+                self._finish(taken)  # decoded here already: nothing to overlap with
+                taken = None
+            pending = taken
+            self._in_flight_since = pending.batch[0].received_at if pending is not None and pending.batch else None
             if len(batch) >= BATCH_MAX:
                 if self._catching_up_since is None:  # behind: the broker holds more than the queue shows
                     self._catching_up_since = time.monotonic()
-            elif self.queue.empty():
+            elif self.queue.empty() and pending is None:
                 self._catching_up_since = None  # the backlog is in: silence may be judged again
             if not self._stop_store.is_set():
                 self._periodic(due)
@@ -353,6 +478,12 @@ class IngestService:
         loaded = self.store.load_inventory(self.inventory)
         log.info("inventory: %d venue(s) in scope %s", loaded, self.hub.scope)
         self.gaps.start()
+        try:
+            self._start_pool()
+        except Exception:  # no worker processes (a locked-down host): slower, not broken
+            log.exception("the decode workers did not start: decoding in the store thread")
+            self._pool = None
+        tune_gc()
         store_thread = threading.Thread(target=self._store_loop, name="hub-store", daemon=True)
         store_thread.start()
         self.subscriber.start()
@@ -374,9 +505,32 @@ class IngestService:
         self._stop_store.set()
         await asyncio.to_thread(store_thread.join, 30)
         self.subscriber.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
         if desk_task is not None:
             self.desk.close()  # type: ignore[union-attr]
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(desk_task, timeout=15)
         log.info("venue-hub stopped")
         return 0
+
+
+def _joined(futures: list[Future[list[Decoded]]]) -> Future[list[Decoded]]:
+    """One future for a batch decoded in chunks: the chunks' results in order, or the first failure."""
+    joined: Future[list[Decoded]] = Future()
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def done(_finished: Future[list[Decoded]]) -> None:
+        with lock:
+            remaining[0] -= 1
+            if remaining[0] or joined.done():
+                return
+        try:
+            joined.set_result([item for future in futures for item in future.result()])
+        except Exception as exc:
+            joined.set_exception(exc)
+
+    for future in futures:
+        future.add_done_callback(done)
+    return joined

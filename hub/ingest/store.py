@@ -27,8 +27,7 @@ from sqlalchemy import Connection, Engine, Float, and_, bindparam, case, func, o
 from sqlalchemy.dialects import postgresql, sqlite
 
 from contract import topics
-from contract.findings import is_advisory
-from contract.payloads import Event, SelftestReport, Status
+from contract.payloads import Event, SelftestReport
 from hub.config.inventory import Inventory
 from hub.config.models import HubSection
 from hub.db.models import (
@@ -41,7 +40,7 @@ from hub.db.models import (
     Venue,
     VenueStatus,
 )
-from hub.ingest.decode import Accepted
+from hub.ingest.decode import Accepted, StatusFacts
 from hub.messages import log_text
 from hub.snapshots.decode import SnapshotRejected
 from hub.snapshots.store import store_snapshot
@@ -66,7 +65,6 @@ selftest_t = SelftestRecord.__table__
 summary_t = ConferenceSummary.__table__
 transition_t = AvailabilityTransition.__table__
 
-FAILING_VERDICTS = ("warn", "fail")
 LAST_SEEN_RESOLUTION = timedelta(seconds=1)  # last_seen is rewritten at most this often per venue
 
 
@@ -320,9 +318,9 @@ class Store:
                     snapshots.append(item)
                 elif item.leaf == topics.SELFTEST:
                     selftests[item.model.id] = self._selftest_row(item)  # type: ignore[union-attr]
-                    at = now if live else min(item.model.ts, now)  # type: ignore[union-attr]
+                    at = now if live else min(item.ts, now)  # type: ignore[type-var]
                 else:
-                    row = {"b_key": key, "b_metrics": item.document, "b_metrics_at": item.model.ts}  # type: ignore[union-attr]
+                    row = {"b_key": key, "b_metrics": item.document, "b_metrics_at": item.ts}
                     if key not in metrics or metrics[key]["b_metrics_at"] < row["b_metrics_at"]:
                         metrics[key] = row
                 if at is not None:
@@ -388,15 +386,15 @@ class Store:
             key = item.place.key
             if key in self._known or key in new:
                 continue
-            place, ref = item.place, getattr(item.model, "venue", None)
+            place = item.place
             new[key] = {
                 "key": key,
                 "province": place.province,
                 "prefecture": place.prefecture,
                 "county": place.county,
                 "venue_id": place.venue,
-                "name": ref.name if ref else None,
-                "level": ref.level if ref else ("prefecture" if place.county == "_" else "county"),
+                "name": item.venue_name,
+                "level": item.venue_level or ("prefecture" if place.county == "_" else "county"),
                 "in_inventory": False,
                 "state": "never",
                 "state_since": item.incoming.received_at,
@@ -554,34 +552,30 @@ class Store:
     # -- payloads ----------------------------------------------------------------------------------------
     def _status_row(self, item: Accepted, venue_rows: list[dict[str, Any]]) -> dict[str, Any]:
         """The status row to upsert; the venue's own fields (name, contacts, interval), when they changed,
-        added to `venue_rows` (written with one executemany by `_apply`)."""
-        status: Status = item.model  # type: ignore[assignment]
+        added to `venue_rows` (written with one executemany by `_apply`). Read from the decoded facts,
+        not the model: a decode worker sends no status model back (hub/ingest/decode.py)."""
+        facts: StatusFacts = item.status  # type: ignore[assignment]
         key, now = item.place.key, item.incoming.received_at
-        failing = sorted(
-            check
-            for check, finding in status.checks.items()
-            if finding.verdict in FAILING_VERDICTS and not is_advisory(check)  # Art. 15/16 advice is not a fault
-        )
         values = {
             "venue_key": key,
-            "ts": status.ts,
+            "ts": item.ts,
             "received_at": now,
-            "overall": status.overall.value,
-            "failing": failing,
+            "overall": facts.overall,
+            "failing": facts.failing,
             "payload": item.document,
         }
-        interval = getattr(status, "status_interval_s", None)
-        reported = status.contacts or None
-        fields = (status.venue.name, status.venue.level, reported, interval)
+        interval = facts.status_interval_s
+        reported = facts.contacts
+        fields = (item.venue_name, item.venue_level, reported, interval)
         if self._venue_fields.get(key) != fields:
             inventory = self._inventory_contacts.get(key)
             venue_rows.append(
                 {
                     "b_key": key,
                     "b_contacts": merged_contacts(reported, inventory) or None,
-                    "b_level": status.venue.level,
-                    "b_interval": float(interval) if interval is not None else None,
-                    "b_name": status.venue.name,
+                    "b_level": item.venue_level,
+                    "b_interval": interval,
+                    "b_name": item.venue_name,
                 }
             )
             self._venue_fields[key] = fields

@@ -28,6 +28,10 @@ TRAP_MESSAGES = Catalog(
             "{device} reports an SNMP authentication failure: someone used wrong credentials",
         ),
         "snmp.trap.environment": ("{device} 环境告警：{name} {detail}", "{device} environment alarm: {name} {detail}"),
+        "snmp.trap.environment_clear": (
+            "{device} 告警已恢复：{name} {detail}",
+            "{device} alarm cleared: {name} {detail}",
+        ),
         "snmp.trap.unknown": ("{device} 发来未知告警 {name}", "{device} sent an unknown trap {name}"),
         "snmp.traps.listening": ("正在 {address} 接收 SNMP 告警", "receiving SNMP traps on {address}"),
         "snmp.traps.bind_failed": (
@@ -37,6 +41,7 @@ TRAP_MESSAGES = Catalog(
     }
 )
 FAILING_ENVIRONMENT = {"critical", "shutdown"}
+FAILING_SEVERITIES = {"emergency", "alert", "critical"}  # syslog-style severities a notification carries (Poly)
 
 
 def interface_of(record: TrapRecord) -> str:
@@ -59,9 +64,15 @@ def judge_trap(device: str, record: TrapRecord, uplink: str | None) -> Finding:
         return _finding(verdict, f"snmp.trap.{event}", device, record, interface=interface)
     if event == "environment":
         state = str(record.fields.get("state") or "")
-        detail = " ".join(str(record.fields[key]) for key in ("descr", "value", "state") if record.fields.get(key))
-        verdict = Verdict.FAIL if state in FAILING_ENVIRONMENT else Verdict.WARN
-        return _finding(verdict, "snmp.trap.environment", device, record, detail=detail or "—")
+        severity = str(record.fields.get("severity") or "")
+        shown = ("descr", "value", "state", "reason", "severity")
+        detail = " ".join(str(record.fields[key]) for key in shown if record.fields.get(key))
+        if state in FAILING_ENVIRONMENT or severity in FAILING_SEVERITIES or record.verdict == "fail":
+            verdict = Verdict.FAIL
+        else:
+            verdict = Verdict.OK if record.verdict == "ok" else Verdict.WARN
+        code = "snmp.trap.environment_clear" if verdict is Verdict.OK else "snmp.trap.environment"
+        return _finding(verdict, code, device, record, detail=detail or "—")
     if event in ("restart", "auth_failure"):
         return _finding(Verdict.WARN, f"snmp.trap.{event}", device, record)
     return _finding(Verdict.WARN, "snmp.trap.unknown", device, record)

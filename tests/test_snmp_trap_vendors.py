@@ -153,8 +153,11 @@ def test_poly_endpoint_notifications():
     assert stats["traps"] == 4 and stats["informs"] == 1 and "unknown_trap" not in stats
 
     finding = judge_trap("codec-301", camera_down, uplink=None)
-    assert finding.code == "snmp.trap.environment" and finding.verdict == Verdict.WARN
+    assert finding.code == "snmp.trap.environment" and finding.verdict == Verdict.FAIL  # the codec says critical
     assert "primaryCameraDown Primary camera disconnected" in finding.message.en
+    cleared = judge_trap("codec-301", camera_ok, uplink=None)  # the map's verdict: a clear
+    assert (cleared.code, cleared.verdict) == ("snmp.trap.environment_clear", Verdict.OK)
+    assert "alarm cleared: primaryCameraOK" in cleared.message.en
     assert judge_trap("codec-301", auth, uplink=None).code == "snmp.trap.auth_failure"
 
 
@@ -252,7 +255,8 @@ def test_huawei_entity_and_interface_notifications():
     assert (on_uplink.code, on_uplink.verdict) == ("snmp.trap.link_down", Verdict.FAIL)
     assert "GigabitEthernet0/0/7" in on_uplink.message.en
     assert "GigabitEthernet0/0/9" in judge_trap("core-switch", flow, uplink=None).message.en
-    assert "hwBrdTempFatalAlarm Board 1 88" in judge_trap("core-switch", brd_temp, uplink=None).message.en
+    fatal = judge_trap("core-switch", brd_temp, uplink=None)
+    assert "hwBrdTempFatalAlarm Board 1 88" in fatal.message.en and fatal.verdict == Verdict.FAIL
 
 
 # -- H3C / HPE Comware -----------------------------------------------------------------------------

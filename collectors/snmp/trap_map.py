@@ -22,6 +22,7 @@ from collectors.snmp.values import Value
 
 TRAP_MAP_DIR = Path(__file__).parent / "trap_maps"
 TrapEvent = Literal["link_down", "link_up", "restart", "auth_failure", "environment", "unknown"]
+TrapVerdict = Literal["ok", "warn", "fail"]
 
 
 class _Data(BaseModel):
@@ -35,6 +36,11 @@ class NotificationDef(_Data):
     event: TrapEvent
     fields: dict[str, str] = Field(default_factory=dict, description="Field name → column (or scalar) OID.")
     values: dict[str, dict[int, str]] = Field(default_factory=dict, description="Field name → number → word.")
+    verdict: TrapVerdict | None = Field(
+        default=None,
+        description="What the notification itself says, where its MIB makes that plain: a clear (…Resume, …OK, "
+        "…Normal) is ok, a fatal or shutdown alarm is fail; unset, the event kind decides (probes/snmp_traps.py).",
+    )
 
     @field_validator("oid")
     @classmethod
@@ -67,6 +73,7 @@ class Mapped:
     mib: str | None
     event: TrapEvent
     fields: dict[str, Value]
+    verdict: TrapVerdict | None = None
 
 
 @cache
@@ -105,4 +112,6 @@ def interpret(trap_oid: Oid, varbinds: dict[Oid, Value]) -> Mapped:
             continue
         words = definition.values.get(name)
         fields[name] = words.get(value, value) if words is not None and isinstance(value, int) else value
-    return Mapped(name=definition.name, mib=definition.mib, event=definition.event, fields=fields)
+    return Mapped(
+        name=definition.name, mib=definition.mib, event=definition.event, fields=fields, verdict=definition.verdict
+    )

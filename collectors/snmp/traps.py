@@ -35,7 +35,7 @@ from pysnmp.entity.rfc3413 import ntfrcv
 from pysnmp.proto import rfc1902, rfc1905
 
 from collectors.snmp.session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, Oid, close_engine
-from collectors.snmp.trap_map import TrapEvent, interpret
+from collectors.snmp.trap_map import TrapEvent, TrapVerdict, interpret
 from collectors.snmp.values import Value, to_python
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ class TrapRecord:
     varbinds: dict[str, Value]
     uptime_ticks: int | None
     received_at: datetime
+    verdict: TrapVerdict | None = None  # what the trap map says of this notification (a clear, a fatal alarm)
 
 
 OnTrap = Callable[[TrapRecord], Awaitable[None] | None]
@@ -277,6 +278,7 @@ class TrapReceiver:
             name=mapped.name,
             mib=mapped.mib,
             event=mapped.event,
+            verdict=mapped.verdict,
             fields=mapped.fields,
             varbinds={".".join(map(str, k)): v for k, v in varbinds.items() if k not in (SYS_UPTIME, SNMP_TRAP_OID)},
             uptime_ticks=uptime if isinstance(uptime, int) else None,

@@ -1,7 +1,7 @@
 """`venue-hub run`: the ingest service — broker session, store thread, watchers and the incident desk.
 
 Threads: paho's network thread receives and queues each message; one store thread takes the queue
-in batches (up to `BATCH_MAX` messages or whatever arrived within `BATCH_WAIT_S`), decodes, stores
+in batches (up to `BATCH_MAX` (1000) messages or whatever arrived within `BATCH_WAIT_S`), decodes, stores
 them in one transaction, then acknowledges them to the broker and tells the desk what was new. The
 same thread runs the periodic jobs (silence, seq gaps, heartbeat) between batches, so one process
 writes from one thread. The asyncio loop only waits for SIGTERM/SIGINT and runs the desk.
@@ -66,7 +66,7 @@ from hub.messages import log_text
 
 log = logging.getLogger("hub.ingest")
 
-BATCH_MAX = 500
+BATCH_MAX = 1000  # a quarter of Receive Maximum: the store commits about once per 1000 messages when behind
 BATCH_WAIT_S = 0.05
 SILENCE_EVERY_S = 1.0
 GAPS_EVERY_S = 2.0

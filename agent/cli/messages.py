@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from agent.cli.language import current, pick, said
+from agent.cli.language import current, pick, said, stacked
 from contract.catalog import Catalog
 from contract.findings import Message
 
@@ -55,6 +55,49 @@ CLI_MESSAGES = Catalog(
         "cli.findings_title": ("检查结果", "findings"),
         "cli.selftest_title": ("自检", "self-test"),
         "cli.checks_title": ("检查项", "checks"),
+        "cli.status.venue_is": ("会场状态为 {state}", "the venue is {state}"),
+        "cli.status.line": (
+            "在线状态：{availability}   守护进程结论：{overall}   状态时间 {at}",
+            "availability: {availability}   daemon's overall: {overall}   status at {at}",
+        ),
+        "cli.status.outbox": (
+            "发件箱：待发 {pending} 条，已丢弃事件 {events} 条、指标 {metrics} 条{extra}",
+            "outbox: {pending} pending, dropped {events} events / {metrics} metrics{extra}",
+        ),
+        "cli.status.outbox_storage_error": ("，存储错误：{error}", ", storage error: {error}"),
+        "cli.status.outbox_refused": ("，{count} 条被代理拒绝", ", {count} refused by the broker"),
+        "cli.status.selftest_unreadable": (
+            "最近一次自检：无法读取（见上）",
+            "last self-test: cannot be read (see above)",
+        ),
+        "cli.status.selftest_none": ("最近一次自检：尚无", "last self-test: none yet"),
+        "cli.status.selftest": (
+            "最近一次自检（{trigger}，{conference}）：{verdict}，{at}",
+            "last self-test ({trigger}, {conference}): {verdict} at {at}",
+        ),
+        "cli.status.selftest_failed": (
+            "最近一次自检（{trigger}，{conference}）：{verdict}，{at}——未通过：{items}",
+            "last self-test ({trigger}, {conference}): {verdict} at {at} — failed: {items}",
+        ),
+        "cli.status.no_conference": ("无会议", "no conference"),
+        "cli.status.in_conference": (
+            "会议进行中：{name}（{id}），自 {since}",
+            "in conference: {name} ({id}) since {since}",
+        ),
+        "cli.status.next_conference": ("下次会议：{name}，{at}", "next conference: {name} at {at}"),
+        "cli.status.last_summary": (
+            "最近一次会议小结（第二十条）：{title} 用时 {actual} 分钟（允许 {allowed}），第十七条合格时间 ≥ {ok_pct}%，"
+            "事件 {incidents} 起，掉线 {drops} 次",
+            "last summary (Art. 20): {title} ran {actual} min (allowed {allowed}), Art. 17 ok ≥ {ok_pct} % of the "
+            "time, {incidents} incident(s), {drops} call drop(s)",
+        ),
+        "cli.column.check": ("检查项", "check"),
+        "cli.column.item": ("自检项", "item"),
+        "cli.column.verdict": ("结论", "verdict"),
+        "cli.column.value_limit": ("测量值 / 阈值", "value / limit"),
+        "cli.column.value": ("测量值", "value"),
+        "cli.column.message": ("说明", "message"),
+        "cli.column.reason": ("原因", "reason"),
         "cli.no_conferences": ("暂无会议安排", "no conferences ahead"),
         "cli.schedule_unreadable": (
             "无法读取守护进程保存的下发日程 {path}（{detail}）：以下不含上级下发的会议；"
@@ -120,6 +163,13 @@ def say(code: str, **fields: object) -> str:
     return said(message)
 
 
+def say_lines(code: str, **fields: object) -> str:
+    """A sentence in the chosen language; `both` puts the Chinese line above the English one (two
+    short lines read better than one `中文 / English` line that wraps in the middle)."""
+    message = text(code, **fields)
+    return stacked(message.zh, message.en)
+
+
 def say_text(zh: str, en: str) -> str:
     """A text that is not a catalog entry (a payload's own message), in the chosen language."""
     return pick(zh, en)
@@ -132,3 +182,8 @@ def usage_error(code: str, **fields: object) -> click.UsageError:
 
 def bad_parameter(code: str, param_hint: str | None = None, **fields: object) -> click.BadParameter:
     return click.BadParameter(say(code, **fields), param_hint=param_hint)
+
+
+def columns(*codes: str) -> tuple[str, ...]:
+    """Table headings in the language in force (`cli.column.<code>`), read when a table is drawn."""
+    return tuple(say(f"cli.column.{code}") for code in codes)

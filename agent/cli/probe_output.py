@@ -10,13 +10,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.cli.language import stacked
-from agent.cli.messages import bad_parameter, say, usage_error
+from agent.cli.messages import bad_parameter, columns, say, usage_error
 from agent.cli.options import PROBLEMS_OPTION
 from agent.cli.problems_first import Row, measured, overall, print_rows, summary
 from agent.cli.verdicts import code
 from contract.findings import Finding, Verdict, is_advisory
 
-FINDING_COLUMNS = ("check", "verdict", "value / limit", "message")
+FINDING_COLUMNS = ("check", "verdict", "value_limit", "message")  # cli.column.* codes
 __all__ = ["PROBLEMS_OPTION"]  # re-exported for the probes
 
 
@@ -66,7 +66,7 @@ def print_findings(console: Console, findings: list[Finding], problems_only: boo
     rows = finding_rows(findings)
     verdict = overall(rows)
     console.print(summary(verdict, rows), soft_wrap=True)
-    print_rows(console, say("cli.findings_title"), FINDING_COLUMNS, rows, problems_only)
+    print_rows(console, say("cli.findings_title"), columns(*FINDING_COLUMNS), rows, problems_only)
     return code(verdict)
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.cli.language import stacked
-from agent.cli.messages import bad_parameter, say
+from agent.cli.messages import bad_parameter, columns, say
 from agent.cli.problems_first import Row, overall, print_rows, summary
 from agent.cli.roll_call import ask_daemon
 from agent.cli.verdicts import as_verdict, code
@@ -25,7 +25,7 @@ from agent.selftest.suite import run_selftest
 from contract.findings import is_advisory
 from contract.payloads import SelftestReport
 
-ITEM_COLUMNS = ("item", "verdict", "value", "reason")
+ITEM_COLUMNS = ("item", "verdict", "value", "reason")  # cli.column.* codes
 
 
 def pick_conference(settings: Settings, conference_id: str | None):
@@ -62,7 +62,7 @@ def print_report(console: Console, report: SelftestReport, problems_only: bool =
         + f" — {say('cli.selftest_title')} ({escape(context)}) {report.duration_s:.1f} s",
         soft_wrap=True,
     )
-    print_rows(console, say("cli.selftest_title"), ITEM_COLUMNS, rows, problems_only)
+    print_rows(console, say("cli.selftest_title"), columns(*ITEM_COLUMNS), rows, problems_only)
     return code(verdict)
 
 

@@ -16,14 +16,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.cli.language import texts
-from agent.cli.messages import say
+from agent.cli.messages import columns, say, say_lines, text
 from agent.cli.problems_first import Row, measured, print_problems, print_rest, summary
 from agent.cli.retained import fetch_retained, read_retained
 from agent.cli.venue_time import local, zone_line, zone_named
 from agent.cli.verdicts import as_verdict, code, graded, style
 from agent.config.models import Settings
 from agent.config.secrets import SecretError
-from contract.findings import Verdict, is_advisory
+from contract.findings import Message, Verdict, is_advisory
 
 # read_retained is re-exported: the fuzz harness (fuzz/status_leaves.py) and the tests take it from here.
 __all__ = ["exit_code", "read_retained", "render", "show", "verdict_of"]
@@ -88,7 +88,7 @@ def _text(value: object) -> str:
     return escape(_plain(value))
 
 
-CHECK_COLUMNS = ("check", "verdict", "value / limit", "message")
+CHECK_COLUMNS = ("check", "verdict", "value_limit", "message")  # cli.column.* codes
 
 
 def render(found: dict[str, Any], console: Console, zone: ZoneInfo | None = None, problems_only: bool = False) -> None:
@@ -103,19 +103,19 @@ def render(found: dict[str, Any], console: Console, zone: ZoneInfo | None = None
     verdict = verdict_of(found)
     lead = summary(verdict, rows)
     if availability != "online":
-        lead += f"; the venue is {_text(availability)}"
-    console.print(lead, soft_wrap=True)
+        lead += "; " + say("cli.status.venue_is", state=_text(availability))
+    console.print(lead)
     console.print(f"[bold]{_text(venue.get('name', found['topic']))}[/]  {_text(found['topic'])}")
     daemon_word = f"[{style(as_verdict(overall))}]{_text(overall)}[/]"
-    console.print(
-        f"availability: [{'green' if availability == 'online' else 'bold red'}]{_text(availability)}[/]   "
-        f"daemon's overall: {daemon_word}   status at {_text(local(status.get('ts', '—'), zone))}   " + zone_line(zone)
-    )
-    print_problems(console, CHECK_COLUMNS, rows)
+    shown = f"[{'green' if availability == 'online' else 'bold red'}]{_text(availability)}[/]"
+    at = _text(local(status.get("ts", "—"), zone))
+    line = say_lines("cli.status.line", availability=shown, overall=daemon_word, at=at) + "   " + zone_line(zone)
+    console.print(line)
+    print_problems(console, columns(*CHECK_COLUMNS), rows)
     render_outbox(status.get("outbox"), console)
     render_conference(status.get("conference") or {}, console, zone)
     render_selftest(found, console, zone)
-    print_rest(console, say("cli.checks_title"), CHECK_COLUMNS, rows, problems_only)
+    print_rest(console, say("cli.checks_title"), columns(*CHECK_COLUMNS), rows, problems_only)
 
 
 def check_rows(checks: dict[str, Any]) -> list[Row]:
@@ -139,31 +139,37 @@ def check_rows(checks: dict[str, Any]) -> list[Row]:
 def render_outbox(outbox: dict[str, Any] | None, console: Console) -> None:
     if not outbox:
         return
-    console.print(
-        f"outbox: {_text(outbox['pending'])} pending, dropped {_text(outbox['dropped_events'])} events / "
-        f"{_text(outbox['dropped_metrics'])} metrics"
-        + (f", [red]storage error: {_text(outbox['storage_error'])}[/]" if outbox.get("storage_error") else "")
-        + (
-            f", [red]{_text(outbox['rejected_by_broker'])} refused by the broker[/]"
-            if outbox.get("rejected_by_broker")
-            else ""
-        )
-    )
+    extra = Message(zh="", en="")  # each language's own words inside each language's line
+    for key, message_code, field in (
+        ("storage_error", "cli.status.outbox_storage_error", "error"),
+        ("rejected_by_broker", "cli.status.outbox_refused", "count"),
+    ):
+        if outbox.get(key):
+            part = text(message_code, **{field: _text(outbox[key])})
+            extra = Message(zh=f"{extra.zh}[red]{part.zh}[/]", en=f"{extra.en}[red]{part.en}[/]")
+    pending, events, metrics = (_text(outbox[k]) for k in ("pending", "dropped_events", "dropped_metrics"))
+    line = say_lines("cli.status.outbox", pending=pending, events=events, metrics=metrics, extra=extra)
+    console.print(line)
 
 
 def render_selftest(found: dict[str, Any], console: Console, zone: ZoneInfo) -> None:
     selftest = found.get("selftest")
     if not isinstance(selftest, dict):
         unreadable = "selftest" in found.get("problems", {})
-        console.print("last self-test: cannot be read (see above)" if unreadable else "last self-test: none yet")
+        console.print(say_lines("cli.status.selftest_unreadable" if unreadable else "cli.status.selftest_none"))
         return
     failed = [item["check"] for item in selftest.get("items", []) if item.get("verdict") == "fail"]
-    conference_id = selftest.get("conference_id") or "no conference"
-    console.print(
-        f"last self-test ({_text(selftest.get('trigger'))}, {_text(conference_id)}): "
-        f"[{style(selftest.get('verdict'))}]{_text(selftest.get('verdict'))}[/] at "
-        f"{_text(local(selftest.get('ts'), zone))}" + (f" — failed: {_text(', '.join(failed))}" if failed else "")
-    )
+    conference = _text(selftest["conference_id"]) if selftest.get("conference_id") else text("cli.status.no_conference")
+    fields = {
+        "trigger": _text(selftest.get("trigger")),
+        "conference": conference,
+        "verdict": f"[{style(selftest.get('verdict'))}]{_text(selftest.get('verdict'))}[/]",
+        "at": _text(local(selftest.get("ts"), zone)),
+    }
+    if failed:
+        console.print(say_lines("cli.status.selftest_failed", items=_text(", ".join(failed)), **fields))
+    else:
+        console.print(say_lines("cli.status.selftest", **fields))
 
 
 def render_conference(conference: dict[str, Any], console: Console, zone: ZoneInfo) -> None:
@@ -171,17 +177,23 @@ def render_conference(conference: dict[str, Any], console: Console, zone: ZoneIn
     for current in conference.get("current") or []:
         name = current.get("title") or current["id"]
         since = _text(local(current["start"], zone))
-        console.print(f"in conference: {_text(name)} ({_text(current['id'])}) since {since}")
+        console.print(say_lines("cli.status.in_conference", name=_text(name), id=_text(current["id"]), since=since))
     following = conference.get("next")
     if following:
         name = following.get("title") or following["id"]
-        console.print(f"next conference: {_text(name)} at {_text(local(following['start'], zone))}")
+        at = _text(local(following["start"], zone))
+        console.print(say_lines("cli.status.next_conference", name=_text(name), at=at))
     summary = conference.get("last_summary")
     if summary:
         allowed = summary.get("allowed_min") or "—"
         console.print(
-            f"last summary (Art. 20): {_text(summary.get('title') or summary['conference_id'])} ran "
-            f"{_text(summary['actual_min'])} min (allowed {_text(allowed)}), Art. 17 ok ≥ "
-            f"{_text(summary.get('art17_min_ok_pct'))} % of the time, {_text(summary['incidents'])} incident(s), "
-            f"{_text(summary['call_drops'])} call drop(s)"
+            say(
+                "cli.status.last_summary",
+                title=_text(summary.get("title") or summary["conference_id"]),
+                actual=_text(summary["actual_min"]),
+                allowed=_text(allowed),
+                ok_pct=_text(summary.get("art17_min_ok_pct")),
+                incidents=_text(summary["incidents"]),
+                drops=_text(summary["call_drops"]),
+            ),
         )

@@ -23,6 +23,7 @@ DROPOUT_MIN_S = 0.005  # digital zeros this long (and at most DROPOUT_MAX_S) ins
 DROPOUT_MAX_S = 0.2  # longer runs of zeros are pauses (a gated mixer), not dropouts
 DROPOUT_EDGE_DBFS = -40.0  # the sound just before and after the gap must be at least this loud
 HUM_MAX_SECONDS = 120  # longer recordings are sampled for the hum spectrum
+HUM_MIN_SOUNDING_S = 2  # seconds with any sound needed to judge hum in a window that has digital silence
 FLOOR_DBFS = -120.0  # digital silence counts as this level: below anything measurable
 HUM_DETECT_DB = 12.0  # a hum line this far above the neighbouring spectrum counts as hum (voices reach ~9)
 MIN_SPEECH_FRAC = 0.05  # SNR is given when at least this share of the window is speech
@@ -161,14 +162,21 @@ def hum(samples: np.ndarray, rate: int, mains_hz: float) -> tuple[float | None, 
     if len(samples) < rate or 3 * mains_hz >= rate / 2:
         return None, 0.0
     seconds = len(samples) // rate
-    if seconds > HUM_MAX_SECONDS:
-        # A long recording: HUM_MAX_SECONDS one-second pieces spread evenly over it are plenty for a
-        # steady mains line, and keep an hour's analysis cheap. Segments never straddle two pieces.
-        starts = np.linspace(0, (seconds - 1) * rate, HUM_MAX_SECONDS).astype(np.int64)
-        samples = np.concatenate([samples[start : start + rate] for start in starts])
-        freqs, power = signal.welch(samples, fs=rate, nperseg=rate, noverlap=0, window="hann")
-    else:
+    pieces = [samples[start : start + rate] for start in range(0, seconds * rate, rate)]
+    sounding = [piece for piece in pieces if piece.any()]
+    if len(sounding) == len(pieces) and seconds <= HUM_MAX_SECONDS:
         freqs, power = signal.welch(samples, fs=rate, nperseg=rate, noverlap=rate // 2, window="hann")
+    else:
+        # Digital silence is no hum (a muted input, a dropout): only the seconds that carry sound are
+        # judged — one second of speech beside nine of zeros once read as 12 dB of hum. A long
+        # recording: HUM_MAX_SECONDS of those seconds, spread evenly over it, are plenty for a steady
+        # mains line and keep an hour's analysis cheap. Welch segments never straddle two seconds.
+        if len(sounding) < HUM_MIN_SOUNDING_S:
+            return None, 0.0
+        if len(sounding) > HUM_MAX_SECONDS:
+            chosen = np.linspace(0, len(sounding) - 1, HUM_MAX_SECONDS).astype(np.int64)
+            sounding = [sounding[index] for index in chosen]
+        freqs, power = signal.welch(np.concatenate(sounding), fs=rate, nperseg=rate, noverlap=0, window="hann")
     fundamental = _line_excess(freqs, power, mains_hz)
     buzz = min(_line_excess(freqs, power, 2 * mains_hz), _line_excess(freqs, power, 3 * mains_hz))
     level = max(fundamental, buzz)

@@ -132,3 +132,18 @@ def test_silence_and_digital_silence():
 
 def test_dc_offset_is_measured():
     assert metrics(room() + 0.05).dc_offset == pytest.approx(0.05, abs=0.005)
+
+
+@needs_espeak
+def test_a_second_of_speech_before_digital_silence_is_not_hum():
+    """A microphone muted after a word: the window is 1 s of real speech and 9 s of zeros. The zeros
+    are digital silence (judged as such), never hum (it once read as 12.3 dB of hum, a false warn)."""
+    window = np.zeros(10 * RATE, dtype=np.float32)
+    window[:RATE] = speech(1.0)[:RATE]
+    metrics = measure(window, RATE)
+    assert metrics.hum_hz is None, metrics.hum_db
+    codes = {f.code for f in AudioJudge(AudioThresholds()).findings(metrics, None)}
+    assert "audio.noise.hum" not in codes, codes
+    hummed = window.copy()  # and a hum under the sound that is there still counts when it lasts
+    hummed[: 5 * RATE] = with_hum(speech(5.0), -20.0)[: 5 * RATE]
+    assert measure(hummed, RATE).hum_hz == 50.0

@@ -9,6 +9,7 @@ Art. 17 window and reports findings once a second. Framing and background (advis
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import numpy as np
@@ -48,8 +49,14 @@ def build(settings: Settings) -> list[Monitor]:
                 framing = analyse(frame)
             loop.call_soon_threadsafe(on_metrics, now, metrics, framing)
 
+        wake = asyncio.Event()  # a loss is judged at once, not at the next report tick
+
+        def lost(reason: str) -> None:
+            state["loss"] = reason
+            wake.set()
+
         def on_loss(reason: str) -> None:  # sampler thread
-            loop.call_soon_threadsafe(state.__setitem__, "loss", reason)
+            loop.call_soon_threadsafe(lost, reason)
 
         def on_metrics(now: float, metrics: FrameMetrics, framing) -> None:
             state["loss"], state["last"] = None, now
@@ -63,7 +70,9 @@ def build(settings: Settings) -> list[Monitor]:
         sampler.start()
         try:
             while True:
-                await asyncio.sleep(REPORT_EVERY_S)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), REPORT_EVERY_S)
+                wake.clear()
                 now = time.monotonic()
                 loss = state["loss"]
                 stale_after = max(5.0, STALE_AFTER_PERIODS / config.rate_hz)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -225,6 +226,10 @@ def test_connection_faults_give_clear_findings_and_leak_nothing(kind, known_host
         findings = {f.check: f for f in judge(results[fault], SshThresholds())}
         assert findings[check].verdict.value == "fail" and findings[check].code == code, (fault, findings[check])
         assert findings[check].message.en and findings[check].message.zh
+    # A closed session's transport thread ends a moment after close() returns; a leaked one never does.
+    deadline = time.monotonic() + 10
+    while (threading.active_count() > threads or _open_fds() > fds + 1) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert threading.active_count() <= threads, "worker or transport threads left behind"
     assert _open_fds() <= fds + 1, "sockets left open"
 

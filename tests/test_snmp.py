@@ -399,8 +399,8 @@ def test_the_daemon_monitor_survives_a_device_answering_each_request_100_times(s
         extra = f"""
 [snmp]
 interval_s = 1
-timeout_s = 1
-retries = 0
+timeout_s = 3
+retries = 1
 
 [[snmp.devices]]
 name = "core-switch"

@@ -41,29 +41,27 @@ class Board:
         chosen = request.cookies.get(LANGUAGE_COOKIE)
         return chosen if chosen in LANGUAGES else self.settings.web.language
 
+    def words(self, request: Request) -> dict[str, Any]:
+        """What every template speaks with: `t(code, **fields)` in the viewer's language, and `lang`."""
+        language = self.language(request)
+
+        def t(code: str, **fields: object) -> str:
+            return text(code, language, **fields)
+
+        return {"t": t, "lang": language}
+
     def fragment(self, request: Request, template: str, **context: Any) -> str:
         """A piece of a page (a patrol card) drawn as the page would draw it, for a live stream."""
-        language = self.language(request)
-
-        def t(code: str, **fields: object) -> str:
-            return text(code, language, **fields)
-
-        return self.templates.get_template(template).render({"t": t, "lang": language, **context})
+        return self.templates.get_template(template).render({**self.words(request), **context})
 
     def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        language = self.language(request)
         viewer: Viewer | None = request.scope.get("state", {}).get("viewer")
-
-        def t(code: str, **fields: object) -> str:
-            return text(code, language, **fields)
-
         nonce = request.scope.get("state", {}).get("csrf_nonce", "")
         return self.templates.TemplateResponse(
             request,
             template,
             {
-                "t": t,
-                "lang": language,
+                **self.words(request),
                 "viewer": viewer,
                 "csrf": self.signer.csrf_token(nonce) if nonce else "",
                 "path": request.url.path,

@@ -102,8 +102,11 @@ def _shown(card_: dict[str, Any], prefecture: str, verdict: str) -> bool:
     return (not prefecture or card_["prefecture"] == prefecture) and (not verdict or card_["verdict"] == verdict)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+def _since(text: str) -> datetime:
+    """The stream's starting point as a browser sends it back; one without an offset is taken as UTC
+    (the columns compare and bind aware datetimes only: hub/db/models.py UtcDateTime)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def patrol(request: Request) -> Response:
@@ -115,7 +118,7 @@ async def patrol(request: Request) -> Response:
     rows = [row for row in await asyncio.to_thread(latest_snapshots, board) if viewer.sees(row.venue_key)]
     prefectures = sorted({row.prefecture for row in rows})
     cards = [c for c in map(card, rows) if _shown(c, wanted_prefecture, wanted_verdict)]
-    since = max([_aware(row.received_at) for row in rows], default=rendered_at)
+    since = max([row.received_at for row in rows], default=rendered_at)
     requested = request.query_params.get("asked")
     return board.render(
         request,
@@ -162,7 +165,7 @@ async def patrol_events(request: Request) -> Response:
     prefecture = request.query_params.get("prefecture") or ""
     verdict = request.query_params.get("verdict") or ""
     try:
-        since = _aware(datetime.fromisoformat(request.headers.get("last-event-id") or request.query_params["since"]))
+        since = _since(request.headers.get("last-event-id") or request.query_params["since"])
     except (KeyError, ValueError):
         since = datetime.now(UTC)
 
@@ -177,7 +180,7 @@ async def patrol_events(request: Request) -> Response:
                     row for row in await asyncio.to_thread(stored_since, board, since) if viewer.sees(row.venue_key)
                 ]
                 for row in rows:
-                    since = max(since, _aware(row.received_at))
+                    since = max(since, row.received_at)
                     figure = card(row)
                     html = (
                         board.fragment(request, "patrol_card.html", c=figure)

@@ -42,14 +42,10 @@ def _upcoming(board, scope: str) -> tuple[list[Any], list[Any]]:
     cutoff = datetime.now(UTC) - KEPT_AFTER_END
     with board.engine.connect() as connection:
         rows = connection.execute(select(ConferenceRow).order_by(ConferenceRow.start)).all()
-    rows = [row for row in rows if _aware(row.start) + timedelta(minutes=row.duration_min) > cutoff]
+    rows = [row for row in rows if row.start + timedelta(minutes=row.duration_min) > cutoff]
     own = [row for row in rows if row.scope == scope]
     others = [row for row in rows if row.scope != scope and scopes_overlap(row.scope, scope)]
     return own, others
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
 
 
 def _answers(board, ids: list[str], viewer) -> dict[str, dict[str, int]]:

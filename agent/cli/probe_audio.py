@@ -11,7 +11,8 @@ from rich.console import Console
 from agent.cli.audio_plot import draw_plot
 from agent.cli.configured import CONFIG_PROBE_OPTION, load
 from agent.cli.messages import usage_error
-from agent.cli.probe_output import PROBLEMS_OPTION, exit_code, findings_json, print_findings, print_metrics
+from agent.cli.options import PROBLEMS_OPTION
+from agent.cli.probe_output import exit_code, findings_json, print_findings, print_metrics
 from agent.sampling.audio import PLOT_KEEP_S, AudioSample, listen
 from probes.audio import AudioThresholds
 

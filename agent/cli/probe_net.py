@@ -12,7 +12,8 @@ from rich.console import Console
 
 from agent.cli.configured import CONFIG_PROBE_OPTION
 from agent.cli.messages import bad_parameter, usage_error
-from agent.cli.probe_output import PROBLEMS_OPTION, exit_code, findings_json, print_findings, print_metrics
+from agent.cli.options import PROBLEMS_OPTION
+from agent.cli.probe_output import exit_code, findings_json, print_findings, print_metrics
 from collectors.net.path import icmp_echo, tcp_port, udp_echo
 from probes.net import NetThresholds, judge_path, judge_port
 

@@ -11,13 +11,11 @@ from rich.table import Table
 
 from agent.cli.language import stacked
 from agent.cli.messages import bad_parameter, columns, say, usage_error
-from agent.cli.options import PROBLEMS_OPTION
 from agent.cli.problems_first import Row, measured, overall, print_rows, summary
 from agent.cli.verdicts import code
 from contract.findings import Finding, Verdict, is_advisory
 
 FINDING_COLUMNS = ("check", "verdict", "value_limit", "message")  # cli.column.* codes
-__all__ = ["PROBLEMS_OPTION"]  # re-exported for the probes
 
 
 def finding_rows(findings: list[Finding]) -> list[Row]:

@@ -16,8 +16,8 @@ from rich.table import Table
 
 from agent.cli.configured import CONFIG_PROBE_OPTION
 from agent.cli.messages import usage_error
+from agent.cli.options import PROBLEMS_OPTION
 from agent.cli.probe_output import (
-    PROBLEMS_OPTION,
     env_secret,
     exit_code,
     findings_json,

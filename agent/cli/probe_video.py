@@ -10,7 +10,8 @@ from rich.console import Console
 
 from agent.cli.configured import CONFIG_PROBE_OPTION, load
 from agent.cli.messages import usage_error
-from agent.cli.probe_output import PROBLEMS_OPTION, exit_code, findings_json, print_findings, print_metrics
+from agent.cli.options import PROBLEMS_OPTION
+from agent.cli.probe_output import exit_code, findings_json, print_findings, print_metrics
 from agent.cli.quiet import quieten_opencv
 from agent.cli.video_snapshot import draw_snapshot
 from agent.sampling.video import VideoSample, sample_video

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from agent.devices.summary import DeviceSummary
 from contract.findings import Finding
+
+if TYPE_CHECKING:  # numpy is the video monitor's: a daemon watching only SNMP/SSH never loads it
+    import numpy as np
 
 
 class Reporter(Protocol):

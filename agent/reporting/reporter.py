@@ -6,7 +6,7 @@ call count feeds its Art. 3 duration, so the record sees exactly what the status
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from agent.context import AgentContext
 from agent.devices.summary import DeviceSummary
@@ -15,6 +15,9 @@ from agent.reporting.events import EventLog
 from agent.schedule.conference_record import ConferenceRecorder
 from contract.findings import Finding, Verdict
 from contract.payloads import Severity
+
+if TYPE_CHECKING:  # frames come only from the video monitor: an SNMP/SSH daemon never loads numpy
+    import numpy as np
 
 SEVERITY_OF_VERDICT = {Verdict.FAIL: Severity.CRITICAL, Verdict.WARN: Severity.WARNING}
 

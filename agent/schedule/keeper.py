@@ -39,7 +39,6 @@ from agent.config.models import Settings
 from agent.schedule.offices import DEFAULT_OFFICE, office_problem, parse_stored, replace_slot, stored_form, union
 from agent.schedule.timeline import Timeline
 from contract.conference import MAX_CONFERENCES, Conference
-from contract.schedule_ics import IcsError, read_ics
 from contract.small_file import MIB, UnreadableFile, read_small_file
 
 log = logging.getLogger(__name__)
@@ -127,6 +126,8 @@ class ScheduleKeeper:
         path = self.settings.schedule.ics_file
         if path is None:
             return []
+        from contract.schedule_ics import IcsError, read_ics  # icalendar (~5 MiB) only for a venue that has a file
+
         try:
             conferences, self.problems = read_ics(path, self.zone)
         except IcsError as exc:

@@ -22,8 +22,8 @@ from collections import deque
 from collections.abc import Iterable
 
 import numpy as np
-from scipy import signal
 
+from probes import dsp
 from probes.audio_metrics import HUM_DETECT_DB, MIN_SPEECH_FRAC, AudioMetrics, db, k_weighting, measure
 
 HIST_LOW_LUFS, HIST_HIGH_LUFS, HIST_STEP_LU = -70.0, 10.0, 0.01
@@ -46,7 +46,7 @@ class StreamingLoudness:
         self.short_term_max = -math.inf
 
     def add(self, samples: np.ndarray) -> None:
-        weighted, self.state = signal.sosfilt(self.sos, np.asarray(samples, np.float64), zi=self.state)
+        weighted, self.state = dsp.sosfilt(self.sos, np.asarray(samples, np.float64), self.state)
         data = np.concatenate((self.pending, weighted))
         hops = len(data) // self.hop
         self.pending = data[hops * self.hop :]

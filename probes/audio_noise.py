@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import fft, stats
+
+from probes import dsp
 
 FRAME_S = 0.021  # analysis frame; rounded to a power of two in samples (1024 at 48 kHz)
 SMOOTH_FRAMES = 5  # frames averaged per band before the quantiles (narrows a steady noise)
@@ -99,7 +100,7 @@ def _layout(rate: int) -> _Layout:
     # Hann frames at 50 % overlap: each band's smoothed power has about bins × frames degrees of
     # freedom (not twice that: neighbouring bins and overlapping frames are correlated).
     dof = np.maximum(widths * SMOOTH_FRAMES, 2).astype(np.float64)
-    correction = np.array([stats.chi2.ppf(q, dof) / dof for q in QUANTILES])
+    correction = np.array([[dsp.chi2_ppf(q, float(k)) / k for k in dof] for q in QUANTILES])
     return _Layout(
         size=size,
         window=window,
@@ -120,7 +121,7 @@ def band_powers(samples: np.ndarray, rate: int) -> tuple[np.ndarray, _Layout]:
     frames = np.lib.stride_tricks.as_strided(
         samples, shape=(count, size), strides=(samples.strides[0] * hop, samples.strides[0]), writeable=False
     )
-    spectrum = fft.rfft(frames * layout.window, axis=1, workers=1)
+    spectrum = np.fft.rfft(frames * layout.window, axis=1)  # numpy's, not SciPy's: probes/dsp.py says why
     power = (spectrum.real**2 + spectrum.imag**2) * layout.scale
     return np.add.reduceat(power, layout.starts, axis=1), layout
 

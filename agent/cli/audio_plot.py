@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import signal
 
 from agent.cli.picture_text import GREY, INK, Picture, font, verdict_rgb, verdict_words, wrap
 from agent.cli.probe_output import verdict_of
 from agent.sampling.audio import AudioSample
 from contract.findings import Article, Finding, Verdict, is_advisory
-from probes import audio_metrics
+from probes import audio_metrics, dsp
 from probes.audio_metrics import CLIP_LEVEL, CLIP_RUN, SILENCE_DBFS, loudness
 from probes.audio_thresholds import AudioThresholds
 
@@ -290,7 +289,7 @@ def _spectrum_panel(picture: Picture, sample: AudioSample, t: AudioThresholds, t
     if len(samples) < rate or not samples.any():
         picture.text((x0 + 10, top + 10), "无可分析的声音 nothing to analyse", 14, GREY)
         return bottom + 44
-    freqs, power = signal.welch(samples, fs=rate, nperseg=rate, noverlap=rate // 2, window="hann")
+    freqs, power = dsp.welch(samples, rate, nperseg=rate, noverlap=rate // 2)
     keep = freqs <= SPECTRUM_HZ
     with np.errstate(divide="ignore"):
         spectrum = 10 * np.log10(np.maximum(power[keep], 1e-30))

@@ -1,0 +1,231 @@
+"""The few signal-processing primitives the audio checks need, on numpy alone (#15 item 6).
+
+Why not SciPy: memory. `import scipy.signal` holds ~105 MiB resident on a venue PC (it pulls in
+`scipy.stats`, `scipy.linalg` and most of SciPy) where numpy holds ~26 MiB, and the daemon with every
+monitor configured must stay under 120 MB (docs/benchmarks.md, bench/audio_dsp.py). The audio checks
+use four things from it, each small when written for exactly the use made of it here:
+
+- `sosfilt`: a cascade of biquads (the BS.1770 K-weighting) with carried state, computed **exactly**
+  — not a truncated impulse response — by block state-space filtering: within a block of `BLOCK`
+  samples the output is the block convolved with the cascade's impulse response (only its first
+  `BLOCK` taps can reach inside the block: exact, via numpy.fft) plus the response to the state the
+  block starts in; the state is carried from block to block by the cascade's state-space matrices.
+  Same results as `scipy.signal.sosfilt` to rounding, same `zi` layout (transposed direct form II,
+  one row of two per section), so the streaming loudness carries state as it did. A sample loop in
+  Python would be ~1000× slower; a truncated FIR would leak (the RLB high-pass has a double zero at
+  DC that truncation breaks) and need its length argued for each rate.
+- `welch`: Welch's power spectral density exactly as `scipy.signal.welch` computes it with the
+  defaults the checks use (periodic Hann window, each segment's mean removed, one-sided, density
+  scaling V²/Hz, the mean over segments).
+- `chi2_ppf`: chi-square quantiles for the noise estimator's bias correction, by Newton's method on
+  the regularized lower incomplete gamma function (series and continued fraction, as Numerical
+  Recipes §6.2), from the Wilson–Hilferty approximation; to ~1e-12 relative.
+- The FFT itself is numpy.fft's (pocketfft, the same code SciPy's own fft grew from), used directly.
+
+tests/test_dsp.py checks each against SciPy (kept as a test dependency) on random and real signals.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+BLOCK = 2048  # samples per block of the exact filter: FFT size 2 × BLOCK; ~25 blocks per second at 48 kHz
+CHUNK_BLOCKS = 16  # blocks filtered at once
+
+
+class _Blocks:
+    """The state-space matrices of one biquad cascade over a block of `size` samples.
+
+    With state s (the sections' TDF-II registers, stacked) and a block of input x:
+    y = conv(x, h)[:size] + O s, and the state after the block is A^size s + G x.
+    """
+
+    def __init__(self, sos: np.ndarray, size: int):
+        a, b, c, d = _state_space(sos)
+        m = len(b)
+        powers = np.eye(m)[None]  # A^0 … A^size, by doubling
+        while len(powers) < size + 1:
+            powers = np.concatenate((powers, powers @ (powers[-1] @ a)))
+        powers = powers[: size + 1]
+        impulse = np.empty(size)
+        impulse[0] = d
+        impulse[1:] = np.einsum("i,kij,j->k", c, powers[: size - 1], b)
+        self.size = size
+        self.powers = powers  # A^r: the state after r samples of zero input, for a last short block
+        self.observe = np.einsum("i,kij->kj", c, powers[:size])  # O: (size, m)
+        self.force = np.einsum("kij,j->ki", powers[size - 1 :: -1], b)  # G transposed: (size, m)
+        self.spectrum = np.fft.rfft(impulse, 2 * size)
+        self.spectrum32 = self.spectrum.astype(np.complex64)
+
+
+def _state_space(sos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(A, B, C, D) of a cascade of transposed-direct-form-II biquads, state as SciPy's `zi`."""
+    m = 2 * len(sos)
+    a = np.zeros((m, m))
+    b = np.zeros(m)
+    row, gain = np.zeros(m), 1.0  # the current section's input as (state coefficients, input gain)
+    for i, (b0, b1, b2, _, a1, a2) in enumerate(sos):
+        unit = np.zeros(m)
+        unit[2 * i] = 1.0
+        # y = b0 u + z1;  z1' = b1 u − a1 y + z2;  z2' = b2 u − a2 y   (u: this section's input)
+        a[2 * i] = (b1 - a1 * b0) * row - a1 * unit
+        a[2 * i, 2 * i + 1] += 1.0
+        a[2 * i + 1] = (b2 - a2 * b0) * row - a2 * unit
+        b[2 * i] = (b1 - a1 * b0) * gain
+        b[2 * i + 1] = (b2 - a2 * b0) * gain
+        row, gain = b0 * row + unit, b0 * gain
+    return a, b, row, gain
+
+
+@lru_cache(maxsize=16)
+def _blocks(key: bytes, sections: int, size: int) -> _Blocks:
+    return _Blocks(np.frombuffer(key, np.float64).reshape(sections, 6), size)
+
+
+def sosfilt(sos: np.ndarray, samples: np.ndarray, zi: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Filter `samples` by the biquad cascade `sos` ((sections, 6), a0 = 1) from state `zi`
+    ((sections, 2), zeros when None): (output, final state), as `scipy.signal.sosfilt(sos, x, zi=zi)`.
+
+    float32 samples are filtered in float32 (the FFTs) with the state in float64 — what the
+    in-memory loudness uses for speed; float64 samples in float64 throughout.
+    """
+    sos = np.asarray(sos, np.float64)
+    if sos.ndim != 2 or sos.shape[1] != 6 or not np.all(sos[:, 3] == 1.0):
+        raise ValueError("sos must be (sections, 6) with a0 = 1 in every section")
+    samples = np.asarray(samples)
+    single = samples.dtype == np.float32
+    samples = samples.astype(np.float32 if single else np.float64, copy=False)
+    state = np.zeros(2 * len(sos)) if zi is None else np.asarray(zi, np.float64).reshape(-1).copy()
+    count = len(samples)
+    if count == 0:
+        return samples.copy(), state.reshape(len(sos), 2)
+    blocks = _blocks(sos.tobytes(), len(sos), BLOCK)
+    size = blocks.size
+    spectrum = blocks.spectrum32 if single else blocks.spectrum
+    force = blocks.force.astype(samples.dtype)
+    carry = blocks.powers[size]
+    out = np.empty(count, samples.dtype)
+    span = CHUNK_BLOCKS * size  # a few blocks at a time: the FFTs' scratch stays ~1 MB
+    for first in range(0, count, span):
+        piece = samples[first : first + span]
+        total = -(-len(piece) // size)
+        x = np.zeros(total * size, samples.dtype)
+        x[: len(piece)] = piece
+        x = x.reshape(total, size)
+        # each block zero-padded to 2 × size: a linear convolution with the first `size` taps
+        y = np.fft.irfft(np.fft.rfft(x, 2 * size, axis=1) * spectrum, 2 * size, axis=1)[:, :size]
+        forced = x @ force  # each block's contribution to the state after it
+        starts = np.empty((total, len(state)))
+        for k in range(total):
+            starts[k] = state
+            state = carry @ state + forced[k]
+        rest = len(piece) - (total - 1) * size
+        if rest < size:  # the last block is short: its end state is after `rest` samples, not `size`
+            state = blocks.powers[rest] @ starts[-1] + piece[(total - 1) * size :] @ blocks.force[size - rest :]
+        y += (starts @ blocks.observe.T).astype(y.dtype)
+        out[first : first + len(piece)] = y.reshape(-1)[: len(piece)]
+    return out, state.reshape(len(sos), 2)
+
+
+def welch(samples: np.ndarray, rate: float, nperseg: int, noverlap: int) -> tuple[np.ndarray, np.ndarray]:
+    """(frequencies, power spectral density) as `scipy.signal.welch(samples, fs=rate, nperseg=nperseg,
+    noverlap=noverlap, window="hann")`: periodic Hann, constant detrend, one-sided, V²/Hz, mean.
+
+    Computed in float64 whatever the input, segments a few at a time (bounded memory for the long
+    recordings the hum check samples).
+    """
+    samples = np.asarray(samples)
+    nperseg = min(nperseg, len(samples))  # as SciPy does (it warns)
+    step = nperseg - noverlap
+    if nperseg < 1 or step < 1:
+        raise ValueError("need 0 <= noverlap < nperseg <= len(samples)")
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(nperseg) / nperseg)
+    segments = (len(samples) - noverlap) // step
+    frames = np.lib.stride_tricks.sliding_window_view(samples, nperseg)[::step][:segments]
+    total = np.zeros(nperseg // 2 + 1)
+    chunk = max(1, (1 << 19) // nperseg)  # ~4 MB of float64 frames at a time
+    for first in range(0, segments, chunk):
+        part = frames[first : first + chunk].astype(np.float64)
+        part -= part.mean(axis=1, keepdims=True)
+        spectrum = np.fft.rfft(part * window, axis=1)
+        total += (spectrum.real**2 + spectrum.imag**2).sum(axis=0)
+    power = total / (segments * rate * float(np.sum(window**2)))
+    power[1 : -1 if nperseg % 2 == 0 else None] *= 2
+    return np.fft.rfftfreq(nperseg, 1 / rate), power
+
+
+@lru_cache(maxsize=1024)
+def chi2_ppf(q: float, dof: float) -> float:
+    """The `q` quantile of the chi-square distribution with `dof` degrees of freedom
+    (`scipy.stats.chi2.ppf(q, dof)`), for 0 < q < 1."""
+    if not 0.0 < q < 1.0 or dof <= 0:
+        raise ValueError("need 0 < q < 1 and dof > 0")
+    shape = dof / 2
+    z = _normal_ppf(q)
+    # Start: Wilson–Hilferty, or where it fails (few degrees of freedom, far tail) the small-x bound
+    # P(a, x) <= x^a / Γ(a + 1), which is never past the quantile.
+    floor = math.exp((math.log(q) + math.lgamma(shape + 1)) / shape)
+    x = max(dof * (1 - 2 / (9 * dof) + z * math.sqrt(2 / (9 * dof))) ** 3 / 2, floor)
+    low, high = 0.0, math.inf
+    for _ in range(200):
+        error = _gamma_p(shape, x) - q
+        if error > 0:
+            high = x
+        else:
+            low = x
+        density = math.exp((shape - 1) * math.log(x) - x - math.lgamma(shape))
+        step = error / density if density > 0 else math.inf
+        following = x - step
+        if not low < following < high:  # Newton left the bracket: bisect instead
+            following = (low + high) / 2 if math.isfinite(high) else 2 * x
+        if abs(following - x) <= 1e-14 * x:
+            return 2 * following
+        x = following
+    return 2 * x
+
+
+def _normal_ppf(q: float) -> float:
+    """Standard normal quantile by Newton on math.erf (a starting point for chi2_ppf only)."""
+    z = 0.0
+    for _ in range(50):
+        error = 0.5 * (1 + math.erf(z / math.sqrt(2))) - q
+        density = math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+        z -= error / max(density, 1e-300)
+        if abs(error) < 1e-15:
+            break
+    return z
+
+
+def _gamma_p(a: float, x: float) -> float:
+    """Regularized lower incomplete gamma P(a, x): the series below a + 1, else 1 − the continued fraction."""
+    if x <= 0:
+        return 0.0
+    log_front = a * math.log(x) - x - math.lgamma(a)
+    if x < a + 1:
+        term = total = 1 / a
+        n = a
+        while abs(term) > abs(total) * 1e-17:
+            n += 1
+            term *= x / n
+            total += term
+        return total * math.exp(log_front)
+    tiny = 1e-300  # modified Lentz for Q(a, x)
+    b = x + 1 - a
+    c, d = 1 / tiny, 1 / b
+    h = d
+    for i in range(1, 10000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < 1e-16:
+            break
+    return 1 - math.exp(log_front) * h

@@ -9,6 +9,10 @@ writes (so a full disk does not stop delivery). paho keeps an unacknowledged QoS
 reconnects and resends it (DUP); the message is forgotten when its PUBACK arrives. After a crash
 the next process starts again from the oldest row, so a message can arrive twice but never not at
 all; consumers de-duplicate by payload `id`.
+
+Availability: a retained `online` on every connect, the Last Will `offline`, and a retained `offline`
+before a clean DISCONNECT. Over MQTT 5 all three carry the contract's Message Expiry Interval
+(contract/availability.py): the broker's countdown is the only clock the bare word can have.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from agent.config.models import BrokerConfig
 from agent.outbox import GROUP_COMMIT_S, Outbox
+from contract.availability import OFFLINE, ONLINE, publish_properties, will_properties
 from contract.broker import max_packet_size
 from contract.mqtt_client import make_client
 from contract.topics import VenueTopics
@@ -119,13 +124,23 @@ class BrokerLink:
         client.max_inflight_messages_set(INFLIGHT)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(int(max(1, self.broker.reconnect_min_s)), int(self.broker.reconnect_max_s))
-        client.will_set(self.topics.availability, b"offline", qos=1, retain=True)
+        # MQTT 5: the Will counts down like every availability (contract/availability.py), so the hub
+        # knows when the broker published it even when a hub process got it from its queue an hour late.
+        will = will_properties() if self.broker.protocol == "5" else None
+        client.will_set(self.topics.availability, OFFLINE.encode(), qos=1, retain=True, properties=will)
         client.on_connect = self._paho_connect
         client.on_disconnect = self._paho_disconnect
         client.on_connect_fail = self._paho_connect_fail
         client.on_publish = self._paho_publish
         client.on_message = self._paho_message
         return client
+
+    def _publish_availability(self, word: str) -> mqtt.MQTTMessageInfo:
+        """`online` / `offline`, retained, at QoS 1; over MQTT 5 with the contract's Message Expiry
+        Interval, whose countdown at the broker tells the hub when the broker got it (the bare word
+        carries no time: contract/availability.py)."""
+        properties = publish_properties() if self.broker.protocol == "5" else None
+        return self._client.publish(self.topics.availability, word.encode(), qos=1, retain=True, properties=properties)
 
     def _connect_properties(self) -> Properties | None:
         """MQTT 5 CONNECT properties (paho sends the same ones on every reconnect)."""
@@ -172,7 +187,7 @@ class BrokerLink:
         self.connected = True
         self.last_error = None
         log.info("connected to %s", self.broker.url)
-        self._client.publish(self.topics.availability, b"online", qos=1, retain=True)
+        self._publish_availability(ONLINE)
         self._client.subscribe([(self.topics.command_filter, 1), (self.topics.status, 1)])
         self._client.publish(self.topics.status, self._status_payload(), qos=1, retain=True)
         for topic, payload in self._latest.items():
@@ -308,7 +323,7 @@ class BrokerLink:
         """Clean stop: final status, retained `offline`, DISCONNECT (so no Will is sent)."""
         if self.connected:
             self._client.publish(self.topics.status, final_status, qos=1, retain=True)
-            info = self._client.publish(self.topics.availability, b"offline", qos=1, retain=True)
+            info = self._publish_availability(OFFLINE)
             deadline = time.monotonic() + max(timeout_s, 0.5)
             while not info.is_published() and time.monotonic() < deadline and self.connected:
                 await asyncio.sleep(0.02)

@@ -123,7 +123,14 @@ class Venue(Base):
     state: Mapped[str] = mapped_column(String(16), default="never")
     state_since: Mapped[datetime | None]
     availability: Mapped[str | None] = mapped_column(String(16), doc="Last `availability` payload read.")
-    availability_at: Mapped[datetime | None]
+    availability_at: Mapped[datetime | None] = mapped_column(doc="When this hub received that availability.")
+    availability_broker_at: Mapped[datetime | None] = mapped_column(
+        doc=(
+            "When the broker got that availability (whole seconds, from its MQTT 5 Message Expiry Interval: "
+            "contract/availability.py); NULL when it carried none (MQTT 3.1.1, an older agent). A venue's "
+            "availabilities are ordered by it (hub/ingest/availability_order.py)."
+        )
+    )
     status_interval_s: Mapped[float | None] = mapped_column(Float, doc="From its status; silence is judged by it.")
     changed_at: Mapped[datetime | None] = mapped_column(
         index=True,
@@ -170,6 +177,12 @@ class AvailabilityTransition(Base):
     state: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(String(32), doc="`availability`, `silence`, `heard` or `inventory`.")
+    broker_at: Mapped[datetime | None] = mapped_column(
+        doc=(
+            "For a change made by an availability: when the broker got it (the time it was ordered by; `at` "
+            "is when this hub received it). NULL for other reasons, or an availability without the property."
+        )
+    )
 
 
 class EventRecord(Base):

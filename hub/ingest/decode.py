@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from contract import topics
+from contract.availability import WORDS
 from contract.findings import is_advisory
 from contract.payloads import Event, Metrics, SelftestReport, Status, VenueRef
 from contract.snapshot import Snapshot
@@ -45,7 +46,7 @@ SCHEMA_NAMES = {
     topics.METRICS: "metrics",
     topics.SNAPSHOT: "snapshot",
 }
-AVAILABILITY_VALUES = ("online", "offline")
+AVAILABILITY_VALUES = WORDS
 MAX_SEQ = 2**63 - 1  # the event.seq column is a BIGINT
 FAILING_VERDICTS = ("warn", "fail")
 # The models a decode worker sends back whole: the store and the desk read them field by field, and they
@@ -64,6 +65,10 @@ class Incoming:
     mid: int = 0
     qos: int = 0
     snapshot_started: datetime | None = None  # set for retained messages read by the start-up snapshot
+    # Whole seconds the message waited at the broker(s), read from its MQTT 5 Message Expiry Interval
+    # (contract/availability.py); None without one. Only availabilities carry it: the store orders them by
+    # when the broker got them, `received_at − broker_age_s`, not by when this process did.
+    broker_age_s: int | None = None
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from hub.db.models import (
     Venue,
     VenueStatus,
 )
+from hub.ingest.availability_order import broker_time, is_older, recorded_key
 from hub.ingest.decode import Accepted, StatusFacts
 from hub.messages import log_text
 from hub.snapshots.decode import SnapshotRejected
@@ -55,6 +56,7 @@ STATE_COLUMNS = (
     venue_t.c.state_since,
     venue_t.c.availability,
     venue_t.c.availability_at,
+    venue_t.c.availability_broker_at,
     venue_t.c.last_seen,
     venue_t.c.status_interval_s,
     venue_t.c.changed_at,
@@ -79,6 +81,7 @@ class Transition:
     state: str
     at: datetime
     reason: str
+    broker_at: datetime | None = None  # an availability's: when the broker got it (None: unknown, or no availability)
 
 
 @dataclass
@@ -178,6 +181,7 @@ class Store:
                 state_since=bindparam("b_state_since", type_=UtcDateTime()),
                 availability=bindparam("b_availability"),
                 availability_at=bindparam("b_availability_at", type_=UtcDateTime()),
+                availability_broker_at=bindparam("b_availability_broker_at", type_=UtcDateTime()),
                 changed_at=bindparam("b_changed", type_=UtcDateTime()),
             )
         )
@@ -482,6 +486,7 @@ class Store:
                         "b_state_since": rows[key]["state_since"],
                         "b_availability": rows[key]["availability"],
                         "b_availability_at": rows[key]["availability_at"],
+                        "b_availability_broker_at": rows[key]["availability_broker_at"],
                         "b_changed": rows[key]["changed_at"],
                     }
                     for key in dirty
@@ -491,7 +496,14 @@ class Store:
             connection.execute(
                 transition_t.insert(),
                 [
-                    {"venue_key": c.venue_key, "previous": c.previous, "state": c.state, "at": c.at, "reason": c.reason}
+                    {
+                        "venue_key": c.venue_key,
+                        "previous": c.previous,
+                        "state": c.state,
+                        "at": c.at,
+                        "reason": c.reason,
+                        "broker_at": c.broker_at,
+                    }
                     for c in changes
                 ],
             )
@@ -505,38 +517,50 @@ class Store:
                 )
             outcome.count("transitions", len(changes))
 
-    def _move(self, row: dict[str, Any], new: str, at: datetime, reason: str, changes: list[Transition]) -> None:
+    def _move(
+        self,
+        row: dict[str, Any],
+        new: str,
+        at: datetime,
+        reason: str,
+        changes: list[Transition],
+        broker_at: datetime | None = None,
+    ) -> None:
         """Change the state in the read row (written back by `_states`) and note the transition."""
         if row["state"] == new:
             return
-        changes.append(Transition(row["key"], row["state"], new, at, reason))
+        changes.append(Transition(row["key"], row["state"], new, at, reason, broker_at))
         row["state"], row["state_since"], row["changed_at"] = new, at, self.clock()
 
     def _availability(self, row: dict[str, Any], item: Accepted, outcome: Outcome, changes: list[Transition]) -> bool:
         """Apply one availability to the venue's read row, unless a newer one is already recorded; True if applied.
 
-        The availability payload carries no time of its own (it is the bare word `online`/`offline`, so
-        that the broker's Last Will can be it), so "newer" is judged by when a hub process received it
-        (`availability_at`, the hub's clock). Two hub processes on one shared subscription may be handed
-        a venue's `offline` and its next `online` and commit them in either order: the one that commits
-        second finds the other's later `availability_at` in the row it locked, and drops its older one
-        (`availability_stale`). A venue's two availabilities are at least its reconnect delay apart (a
-        second or more), far more than the clocks of one office's hub machines differ.
+        "Newer" is by when the broker got each copy (hub/ingest/availability_order.py): the broker counts
+        the agent's Message Expiry Interval down while a copy waits, so an `offline` that waited an hour
+        in a disconnected process's session queue is an hour old when it arrives, and loses to the
+        `online` another process recorded meanwhile (`availability_stale`). Without the property it is
+        receipt order (`availability_at`, the hub's clock): two processes handed a venue's `offline` and
+        its next `online` commit them in either order, and the one that commits second finds the other's
+        later one in the row it locked. Either way the venue's two availabilities are at least its
+        reconnect delay apart (a second or more), more than the clocks of one office's hub machines differ.
 
         A retained copy (the start-up snapshot) is the state as of the snapshot's start: any live
-        availability received since then is newer (`snapshot_superseded`).
+        availability recorded since then is newer (`snapshot_superseded`).
         """
         now = item.incoming.received_at
         snapshot = item.incoming.snapshot_started
+        broker_at = broker_time(item.incoming)
         recorded = row["availability_at"]
-        if recorded is not None and (recorded >= snapshot if snapshot is not None else recorded > now):
+        if recorded is not None and is_older(
+            recorded_key(row["availability_broker_at"], recorded), item.incoming, broker_at
+        ):
             outcome.count("snapshot_superseded" if snapshot is not None else "availability_stale")
             return False
         if row["availability"] != item.availability:
             row["changed_at"] = self.clock()
-        row["availability"], row["availability_at"] = item.availability, now
+        row["availability"], row["availability_at"], row["availability_broker_at"] = item.availability, now, broker_at
         if item.availability == "offline":
-            self._move(row, "offline", now, "availability", changes)
+            self._move(row, "offline", now, "availability", changes, broker_at)
             return True
         # A retained `online` read at start is believed only as far as the venue's last message allows
         # (nothing heard yet: believed, and the silence watcher judges it once its status has been read).
@@ -546,7 +570,7 @@ class Store:
             or last_seen is None
             or now - last_seen <= self.silence_limit(row["status_interval_s"])
         )
-        self._move(row, "online" if fresh else "silent", now, "availability", changes)
+        self._move(row, "online" if fresh else "silent", now, "availability", changes, broker_at)
         return True
 
     # -- payloads ----------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from contract import topics
+from contract.availability import broker_age_s
 from contract.broker import BrokerConfig, max_packet_size
 from contract.mqtt_client import make_client
 from hub.config.models import HubSection
@@ -53,6 +54,15 @@ RECEIVE_MAXIMUM = 4000
 SNAPSHOT_LEAVES = (topics.STATUS, topics.SELFTEST, topics.AVAILABILITY)
 SNAPSHOT_QUIET_S = 1.0
 SNAPSHOT_MAX_S = 120.0
+
+
+def _broker_age(message: mqtt.MQTTMessage) -> int | None:
+    """The seconds a message waited at the broker(s), from its Message Expiry Interval (None without
+    one: MQTT 3.1.1, a 3.1.1 bridge, an older agent; see contract/availability.py). mosquitto 2.0.11
+    counts it down in a persistent session's queue, for an unacknowledged copy sent again, for a
+    retained copy, across an MQTT 5 bridge and through its own restart (tests/test_hub_broker.py)."""
+    properties = getattr(message, "properties", None)
+    return broker_age_s(getattr(properties, "MessageExpiryInterval", None)) if properties is not None else None
 
 
 def hub_client_id(broker: BrokerConfig, hub: HubSection) -> str:
@@ -173,6 +183,7 @@ class Subscriber:
                 mid=message.mid,
                 qos=message.qos,
                 snapshot_started=self.connected_at if message.retain else None,
+                broker_age_s=_broker_age(message),
             )
         )
 
@@ -229,6 +240,7 @@ def read_retained(
                 retain=True,
                 received_at=datetime.now(UTC),
                 snapshot_started=started,
+                broker_age_s=_broker_age(message),
             )
         )
 

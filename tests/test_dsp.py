@@ -47,12 +47,16 @@ def test_k_weighting_equals_scipy_sosfilt_on_noise_with_a_dc_offset(rate):
     assert ours.dtype == np.float64
 
 
-CHUNK = dsp.BLOCK * dsp.CHUNK_BLOCKS
+GROUP = dsp.BLOCK * dsp.GROUP  # samples
+CHUNK = GROUP * dsp.CHUNK_GROUPS
 
 
-@pytest.mark.parametrize("count", [1, dsp.BLOCK - 1, dsp.BLOCK, dsp.BLOCK + 1, CHUNK, CHUNK + 5])
+@pytest.mark.parametrize(
+    "count",
+    [1, 3, dsp.BLOCK - 1, dsp.BLOCK, dsp.BLOCK + 1, GROUP - 1, GROUP, GROUP + 7, CHUNK, CHUNK + 5, 3 * CHUNK - 9],
+)
 def test_block_edges_and_short_inputs_are_exact(count):
-    """Lengths at and around a block and a chunk of blocks: where the carried state changes hands."""
+    """Lengths at and around a block, a group of blocks and a chunk: where the state changes hands."""
     noise = np.random.default_rng(count).standard_normal(count)
     sos = k_weighting(RATE)
     start = np.array([[0.3, -0.2], [0.1, 0.05]])

@@ -2,6 +2,11 @@
 
 Thresholds and why they sit where they do: docs/audio.md. Verdicts use Band hysteresis, so a
 level hovering at a threshold does not flap between windows.
+
+The daemon also hands in the onset check of the newest sound (probes/audio_onset.py) twice a
+second: `onset` raises digital silence or hum at once, with the window's codes and thresholds,
+and only ever makes a verdict worse; the window's judgement takes the onset into account (the
+worse of the two), so clearing waits for the window and the two never contradict each other.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 from contract.catalog import Catalog
 from contract.findings import Article, Finding, Verdict, severity_rank
 from probes.audio_metrics import AudioMetrics
+from probes.audio_onset import OnsetMetrics
 from probes.audio_thresholds import AudioThresholds
 from probes.hysteresis import Band
 
@@ -56,12 +62,14 @@ def _finding(check: str, verdict: Verdict, code: str, value=None, threshold=None
 
 
 class AudioJudge:
-    """Turns one window's metrics into findings, remembering the previous verdicts (hysteresis)."""
+    """Turns one window's metrics into findings, remembering the previous verdicts (hysteresis)
+    and the verdict last given per check (so the onset check raises only what is news)."""
 
     def __init__(self, thresholds: AudioThresholds, subject: str | None = None):
         self.t = thresholds
         self.subject = subject
         self.previous: dict[str, Verdict] = {}
+        self.given: dict[str, Verdict] = {}
 
     def _band(self, key: str, band: Band, value: float) -> Verdict:
         verdict = band.judge(value, self.previous.get(key))
@@ -76,7 +84,26 @@ class AudioJudge:
             results.append((verdict, code, value, fail if verdict is Verdict.FAIL else warn))
         return max(results, key=lambda item: severity_rank(item[0]))
 
-    def findings(self, metrics: AudioMetrics | None, signal_error: str | None = None) -> list[Finding]:
+    def _hum_band(self) -> Band:
+        return Band(self.t.hum_warn_db, self.t.hum_fail_db, low=False, margin=self.t.hysteresis)
+
+    def onset(self, onset: OnsetMetrics) -> list[Finding]:
+        """Findings the newest sound makes worse than the last verdicts given: reported now, not at
+        the next window. Never an improvement: clearing is the window's (`findings`)."""
+        raised = []
+        if onset.digital_silence and self.given.get("audio.signal") is not Verdict.FAIL:
+            raised.append(_finding("audio.signal", Verdict.FAIL, "audio.signal.silent"))
+        verdict = self._band("onset_hum", self._hum_band(), onset.hum_db)
+        if severity_rank(verdict) > severity_rank(self.given.get("audio.noise", Verdict.OK)):
+            threshold = self.t.hum_fail_db if verdict is Verdict.FAIL else self.t.hum_warn_db
+            hz = onset.hum_hz or self.t.mains_hz
+            raised.append(_finding("audio.noise", verdict, "audio.noise.hum", round(onset.hum_db, 1), threshold, hz=hz))
+        return self._with_subject(raised)
+
+    def findings(
+        self, metrics: AudioMetrics | None, signal_error: str | None = None, onset: OnsetMetrics | None = None
+    ) -> list[Finding]:
+        """The window's findings; with `onset` (the newest sound's, daemon only) the worse of the two."""
         t, h = self.t, self.t.hysteresis
         if metrics is None or signal_error is not None:
             detail = signal_error or "no samples"
@@ -86,7 +113,7 @@ class AudioJudge:
                 for check in ("audio.level", "audio.clarity", "audio.noise")
             ]
             return self._with_subject(lost)
-        if metrics.digital_silence:
+        if metrics.digital_silence or (onset is not None and onset.digital_silence):
             signal = _finding("audio.signal", Verdict.FAIL, "audio.signal.silent")
         else:
             signal = _finding("audio.signal", Verdict.OK, "audio.signal.ok")
@@ -143,16 +170,15 @@ class AudioJudge:
         else:
             findings.append(_finding("audio.clarity", Verdict.UNKNOWN, "audio.clarity.unknown"))
         floor = metrics.noise_floor_dbfs if metrics.noise_floor_dbfs is not None else -120.0
+        hum_hz = metrics.hum_hz
+        onset_hum = []
+        if onset is not None:  # judged again with its own memory: the same verdict `onset` gave
+            onset_hum = [("onset_hum", self._hum_band(), onset.hum_db, "audio.noise.hum", t.hum_warn_db, t.hum_fail_db)]
+            hum_hz = hum_hz or onset.hum_hz
         verdict, code, value, threshold = self._bands(
             [
-                (
-                    "hum",
-                    Band(t.hum_warn_db, t.hum_fail_db, low=False, margin=h),
-                    metrics.hum_db,
-                    "audio.noise.hum",
-                    t.hum_warn_db,
-                    t.hum_fail_db,
-                ),
+                ("hum", self._hum_band(), metrics.hum_db, "audio.noise.hum", t.hum_warn_db, t.hum_fail_db),
+                *onset_hum,
                 (
                     "floor",
                     Band(t.noise_floor_warn_dbfs, t.noise_floor_fail_dbfs, low=False, margin=h),
@@ -183,7 +209,7 @@ class AudioJudge:
                     code,
                     round(value, 1) if code != "audio.noise.dropouts" else int(value),
                     threshold,
-                    hz=metrics.hum_hz or t.mains_hz,
+                    hz=hum_hz or t.mains_hz,
                 )
             )
         return self._with_subject(findings)
@@ -191,4 +217,5 @@ class AudioJudge:
     def _with_subject(self, findings: list[Finding]) -> list[Finding]:
         for finding in findings:
             finding.subject = self.subject
+            self.given[finding.check] = finding.verdict
         return findings

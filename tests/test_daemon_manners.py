@@ -84,6 +84,10 @@ def test_a_reload_keeps_standing_findings_standing(broker, hub, start_agent, tmp
     try:
         hub.wait_for(_status_with("video.brightness"), timeout=60)
         hub.wait_for(_status_with("audio.signal"), timeout=60)
+        # The onset check calls the silence within a second or two; the window's checks (level,
+        # clarity, noise) stand only once its first window is judged: wait for them too, or a
+        # reload would look like it raised them again when they are merely new.
+        hub.wait_for(_status_with("audio.clarity"), timeout=60)
         raised = {event["check"] for event in _finding_events(hub.messages)}
         assert {"video.brightness", "audio.signal"} <= raised
 

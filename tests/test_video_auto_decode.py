@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from collectors.video.sampler import frames
+from collectors.video.sampler import Sampler, frames
 from collectors.video.source import parse_source
 from sim.ports import free_port
 from sim.stream import start_udp_stream, stop_process
@@ -49,3 +49,47 @@ def test_auto_keeps_keyframes_while_they_suffice_and_decodes_every_frame_when_no
     assert len(times) >= 5, times  # frames kept coming either way
     spacing = [later - earlier for earlier, later in zip(times[-4:], times[-3:], strict=False)]
     assert max(spacing) < 2.5, times  # about 1 frame/s, not one per 5 s keyframe
+
+
+@needs_ffmpeg
+def test_a_stream_that_goes_silent_is_a_loss_and_comes_back_on_keyframes(caplog):
+    """A sender killed mid-stream is reported lost (ffmpeg's UDP input ends on silence), not taken
+    for a long GOP; the stream's return is decoded on keyframes again, not by full decoding for the
+    next 10 minutes (#15 item 5)."""
+    port = free_port(socket.SOCK_DGRAM)
+    got: list[float] = []
+    losses: list[str] = []
+    sampler = Sampler(
+        parse_source(f"udp://127.0.0.1:{port}"),
+        1.0,
+        lambda at, _frame: got.append(at),
+        losses.append,
+        backoff_s=(0.5, 0.5),
+        decode="auto",
+    )
+    stream = start_udp_stream(port, seconds=60, size="640x360", gop=25)
+    with caplog.at_level(logging.INFO, logger="collectors.video.auto_decode"):
+        sampler.start()
+        try:
+            assert _until(lambda: len(got) >= 3, 20), got
+            stream.kill()
+            stream.wait()
+            assert _until(lambda: bool(losses), 20), "the silent stream was never reported lost"
+            assert "ended" in losses[0], losses
+            before = len(got)
+            stream = start_udp_stream(port, seconds=60, size="640x360", gop=25)
+            assert _until(lambda: len(got) >= before + 3, 30), (got, losses)
+        finally:
+            sampler.stop()
+            stop_process(stream)
+    assert sampler.auto.keyframes_from == 0.0, "the loss sent auto to full decoding"
+    assert not [r for r in caplog.records if "decoding every frame" in r.getMessage()]
+
+
+def _until(condition, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()

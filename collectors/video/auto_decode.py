@@ -8,13 +8,19 @@ exceeds what the sampling rate needs (twice the sample period, at least `MIN_GAP
 keyframe comes at all, go on with every frame through OpenCV; after `RETRY_KEYFRAMES_S` of that, try
 keyframes again (the encoder may have been reconfigured, the call re-established). Only when full
 decoding fails too has the stream ended.
+
+A stream that goes silent is a loss, not a long GOP (#15 item 5): when ffmpeg's input ends for want
+of packets (collectors/video/keyframes.py) after keyframes came, the iteration ends at once — the
+caller reports the loss and reopens — and keyframes stay the decoder for the stream's return. Full
+decoding is only taken on the evidence that it works: a stream OpenCV cannot open is a loss too,
+without the 10 minutes of full decoding that used to follow every loss.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -54,25 +60,21 @@ def auto_frames(
     gap_limit = max(2 * period, MIN_GAP_S)
     while not stop.is_set():
         if state.on_keyframes(clock()):
-            last: float | None = None
             try:
-                # A keyframe later than the gap allows ends the iteration: no waiting for a 10 s GOP.
-                for at, frame in keyframes(source, period, stop, clock, gap_limit + SLACK_S, gap_limit + STARTUP_S):
-                    if last is not None and at - last > gap_limit:
-                        break
-                    last = at
-                    yield at, frame
+                ended = yield from _keyframes_while_often(source, period, stop, clock, gap_limit)
             except VideoSourceError as exc:  # no ffmpeg: every frame, through OpenCV, from now on
                 log.info("%s: %s; decoding every frame", source.spec, exc)
-            if stop.is_set():
-                return
+                ended = "rare"
+            if stop.is_set() or ended == "lost":
+                return  # the stream went silent: the caller reports the loss
             log.info(
-                "%s: keyframes come less often than every %.1f s (or the stream paused); decoding every frame",
+                "%s: keyframes come less often than every %.1f s (or not at all); decoding every frame",
                 source.spec,
                 gap_limit,
             )
-            state.keyframes_from = clock() + RETRY_KEYFRAMES_S
         capture = open_capture(source)  # raises VideoSourceError when the stream is not there at all
+        if state.on_keyframes(clock()):  # OpenCV reads what keyframes did not: stay with it a while
+            state.keyframes_from = clock() + RETRY_KEYFRAMES_S
         try:
             for at, frame in live(capture, period, stop, clock):
                 yield at, frame
@@ -82,3 +84,24 @@ def auto_frames(
                 return  # the stream ended: the caller reports the loss
         finally:
             capture.release()
+
+
+def _keyframes_while_often(
+    source: VideoSource, period: float, stop: threading.Event, clock: Callable[[], float], gap_limit: float
+) -> Generator[tuple[float, np.ndarray], None, str]:
+    """Keyframes until they stop being enough. Returns `lost` when the stream went silent after
+    keyframes came (a loss, not a GOP), `rare` when they came too seldom or not at all."""
+    last: float | None = None
+    stream = keyframes(source, period, stop, clock, gap_limit + SLACK_S, gap_limit + STARTUP_S)
+    try:
+        while True:
+            try:
+                at, frame = next(stream)
+            except StopIteration as end:
+                return "lost" if end.value == "silent" and last is not None else "rare"
+            if last is not None and at - last > gap_limit:
+                return "rare"  # a keyframe later than the gap allows: no waiting for a 10 s GOP
+            last = at
+            yield at, frame
+    finally:
+        stream.close()

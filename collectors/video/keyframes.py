@@ -5,6 +5,10 @@ uplink that is most of the agent's CPU. ffmpeg's `-skip_frame nokey` decodes onl
 arrive once per GOP (typically every 1–2 s on conference streams), and hands them over as raw BGR
 on a pipe. A stream whose keyframes are rarer than the stale-signal limit would look lost, so this
 is an option (`decode = "keyframes"`), not the default.
+
+A stream that goes silent is known from its packets, not from a missing keyframe (#15 item 5): ffmpeg
+is told to give up on a UDP input that sends nothing for `LIVE_SILENCE_S`, and its output closing
+ends the iteration at once. The iteration's return value says which of the two ended it.
 """
 
 from __future__ import annotations
@@ -14,16 +18,34 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
+from typing import Literal
 
 import cv2
 import numpy as np
 
-from collectors.video.source import EARLY, VideoSource, VideoSourceError
+from collectors.video.source import EARLY, LIVE_SILENCE_S, VideoSource, VideoSourceError
 
 # ffmpeg analyses 5 s of a stream before it starts by default; a conference stream needs 1 s.
 FAST_START = ["-analyzeduration", "1000000", "-probesize", "1000000"]
+# One decoding thread: frame threading holds each decoded frame back by (threads − 1) packets, 80 ms
+# at 25 frames/s on 2 cores, and one keyframe a second needs no parallel decoding.
+ONE_THREAD = ["-threads", "1"]
 KEYFRAME_TIMEOUT_S = 10  # no keyframe for this long: the stream is gone (or its GOP too long)
+# ffmpeg's UDP reader waits 5 × 100 ms for its receiving thread before its `timeout` starts to count
+# (libavformat's retry of EAGAIN): a timeout of 0.5 s closed the output 1.1 s after the sender died,
+# 1.0 s after 1.6 s (ffmpeg 5.1, measured). So it is given the silence minus that.
+UDP_FIRST_RETRIES_S = 0.5
+Ended = Literal["silent", "no_keyframe", "stopped"]
+
+
+def silence_options(source: VideoSource) -> list[str]:
+    """ffmpeg input options that end the input after `LIVE_SILENCE_S` without a packet. UDP only: the
+    transport where silence is unambiguous and its timeout is tested; RTSP, HTTP and the rest keep
+    the keyframe deadline (and `rtmp`'s `timeout` would mean: listen)."""
+    if not source.spec.lower().startswith("udp://"):
+        return []
+    return ["-timeout", str(int(max(0.1, LIVE_SILENCE_S - UDP_FIRST_RETRIES_S) * 1_000_000))]
 
 
 def _ffmpeg(tool: str) -> str:
@@ -39,16 +61,19 @@ def _read_exactly(
     count: int,
     stop: threading.Event,
     deadline: float,
-) -> bytes | None:
+) -> bytes | Ended:
+    """`count` bytes of ffmpeg's output, or why they did not come."""
     buffer = bytearray()
     while len(buffer) < count:
-        if stop.is_set() or time.monotonic() > deadline:
-            return None
-        if not selector.select(timeout=0.5):
+        if stop.is_set():
+            return "stopped"
+        if time.monotonic() > deadline:
+            return "no_keyframe"
+        if not selector.select(timeout=0.1):
             continue
         chunk = process.stdout.read(count - len(buffer))  # type: ignore[union-attr]
         if not chunk:
-            return None  # ffmpeg ended: the stream is gone
+            return "silent"  # ffmpeg ended: the stream went silent (or ffmpeg could not read it)
         buffer += chunk
     return bytes(buffer)
 
@@ -60,10 +85,12 @@ def keyframes(
     clock: Callable[[], float],
     timeout_s: float = KEYFRAME_TIMEOUT_S,
     first_timeout_s: float | None = None,
-) -> Iterator[tuple[float, np.ndarray]]:
+) -> Generator[tuple[float, np.ndarray], None, Ended]:
     """Decoded keyframes as BGR arrays. ffmpeg writes each as an uncompressed BMP (its header says
     the size, so the stream needs no probing first); BMP decoding is a copy. The iteration ends when
-    no keyframe comes for `timeout_s` (`first_timeout_s` for the first, which waits for ffmpeg too)."""
+    no keyframe comes for `timeout_s` (`first_timeout_s` for the first, which waits for ffmpeg too):
+    returns `no_keyframe`; when ffmpeg closes its output (the stream went silent, or ffmpeg failed):
+    `silent`; when `stop` is set: `stopped`."""
     process = subprocess.Popen(
         [
             _ffmpeg("ffmpeg"),
@@ -71,6 +98,8 @@ def keyframes(
             "-loglevel",
             "quiet",
             *FAST_START,
+            *ONE_THREAD,
+            *silence_options(source),
             "-skip_frame",
             "nokey",
             "-i",
@@ -100,19 +129,22 @@ def keyframes(
             deadline = time.monotonic() + wait_s
             wait_s = timeout_s
             header = _read_exactly(process, selector, 6, stop, deadline)
-            if header is None or header[:2] != b"BM":
-                return
+            if isinstance(header, str):
+                return header
+            if header[:2] != b"BM":
+                return "silent"  # not ffmpeg's BMP: treat its output as ended
             size = int.from_bytes(header[2:6], "little")
             rest = _read_exactly(process, selector, size - 6, stop, deadline)
-            if rest is None:
-                return
+            if isinstance(rest, str):
+                return rest
             now = clock()
             if now >= due - EARLY * period:  # a frame a little early is as good as on time
                 frame = cv2.imdecode(np.frombuffer(header + rest, np.uint8), cv2.IMREAD_COLOR)
                 if frame is None:
-                    return
+                    return "silent"
                 yield now, frame
                 due = max(due + period, now)
+        return "stopped"
     finally:
         selector.close()
         process.kill()

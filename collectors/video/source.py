@@ -22,7 +22,12 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 URL_SCHEMES = ("rtsp", "rtsps", "udp", "rtp", "http", "https", "rtmp", "srt", "tcp")
 EARLY = 0.2  # share of a sampling period by which a frame may come early and still be taken
 OPEN_TIMEOUT_MS = 5000
-READ_TIMEOUT_MS = 3000
+# A live stream that sends nothing for this long is lost (#15 item 5: a loss on the broker within 2 s).
+# A 25 frames/s uplink sends a packet every 40 ms or less, so a second of silence is an outage, not
+# jitter. OpenCV's read timeout counts from the start of each grab; the keyframes path asks ffmpeg for
+# the same (collectors/video/keyframes.py). One rule for both decoders.
+LIVE_SILENCE_S = 1.0
+READ_TIMEOUT_MS = 3000  # files: a slow disk or a busy machine is no loss
 
 
 # Why a source cannot be used, keyed by stable codes, Chinese first (#17 item 4): a technician reading
@@ -131,7 +136,8 @@ def open_capture(source: VideoSource) -> cv2.VideoCapture:
     else:
         if source.kind == "file" and not Path(source.spec).exists():
             raise VideoSourceError("video.source.no_file", spec=source.spec)
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS]
+        read_ms = int(LIVE_SILENCE_S * 1000) if source.kind == "url" else READ_TIMEOUT_MS
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, read_ms]
         capture = cv2.VideoCapture(source.spec, cv2.CAP_FFMPEG, params)
     if not capture.isOpened():
         capture.release()

@@ -79,6 +79,7 @@ VIDEO_MESSAGES = Catalog(
 # many analysed frames after the first, and this much time, so one repeated frame is not a freeze.
 FROZEN_THROUGHOUT_FRAMES = 3
 FROZEN_THROUGHOUT_MIN_S = 2.0
+BLACK_RUN = 2  # consecutive black samples that are a black picture in the daemon: a second at 1 frame/s
 
 
 @dataclass(frozen=True)
@@ -219,10 +220,21 @@ class VideoJudge:
         findings.append(_finding("video.colour", verdict, code[verdict], round(value, 1), threshold))
         return self._with_subject(findings)
 
+    def _black(self) -> bool:
+        """A black picture: the newest sample black and the majority of the window black — or, in
+        the daemon, the newest BLACK_RUN samples black (a camera switched off is on the broker
+        within 2 s, #15 item 5, instead of once most of a 10 s window is black). A probe judges its
+        whole sample and keeps the majority, so a recording that fades out is not called black."""
+        if not self.samples[-1].metrics.black:
+            return False
+        recent = list(self.samples)[-BLACK_RUN:]
+        if not self.whole_span and len(recent) == BLACK_RUN and all(s.metrics.black for s in recent):
+            return True
+        return sum(s.metrics.black for s in self.samples) * 2 > len(self.samples)
+
     def _signal(self, now: float) -> Finding:
         latest = self.samples[-1].metrics
-        black = [s.metrics.black for s in self.samples]
-        if latest.black and sum(black) * 2 > len(black):
+        if self._black():
             return _finding("video.signal", Verdict.FAIL, "video.signal.black", round(latest.black_frac, 3))
         if self.frozen_since is not None and now - self.frozen_since >= self.t.frozen_fail_s:
             return _finding(

@@ -97,6 +97,24 @@ def test_black_picture_fails_the_signal_check():
     assert not metrics_of(photo("coffee")).black
 
 
+def _signal_after(samples: list, whole_span: bool) -> str:
+    judge = VideoJudge(VideoThresholds(window_s=10), whole_span=whole_span)
+    for second, metrics in enumerate(samples):
+        judge.add(float(second), metrics)
+    return {f.check: f.code for f in judge.findings(float(len(samples) - 1))}["video.signal"]
+
+
+def test_two_black_samples_are_black_in_the_daemon_one_is_not_and_a_probe_keeps_the_majority():
+    good, black = metrics_of(photo("astronaut")), metrics_of(np.full((360, 640, 3), 6, np.uint8))
+    # The daemon: eight good seconds, then the camera goes black.
+    assert _signal_after([good] * 8 + [black], whole_span=False) == "video.signal.ok"  # a switcher's cut
+    assert _signal_after([good] * 8 + [black] * 2, whole_span=False) == "video.signal.black"
+    assert _signal_after([good] * 8 + [black, good], whole_span=False) == "video.signal.ok"  # it came back
+    # A probe over a recording that fades out at its end: the majority decides.
+    assert _signal_after([good] * 8 + [black] * 2, whole_span=True) == "video.signal.ok"
+    assert _signal_after([good] * 2 + [black] * 8, whole_span=True) == "video.signal.black"
+
+
 def test_luma_is_bt601_as_opencv_gray():
     bgr = np.zeros((32, 32, 3), np.uint8)
     bgr[:, :] = (40, 120, 200)  # B, G, R

@@ -2,7 +2,8 @@
 
 The sampler thread reads the source (reopening it with backoff when lost) and measures each
 sampled frame there, so decoding and analysis never block the event loop; the loop keeps the
-Art. 17 window and reports findings once a second. Framing and background (advisory) run every
+Art. 17 window and reports findings once a second — at once when the source is lost or a sample
+is black, so those faults reach the hub within 2 s (#15 item 5). Framing and background (advisory) run every
 `framing_interval_s` on the newest frame.
 """
 
@@ -49,7 +50,7 @@ def build(settings: Settings) -> list[Monitor]:
                 framing = analyse(frame)
             loop.call_soon_threadsafe(on_metrics, now, metrics, framing)
 
-        wake = asyncio.Event()  # a loss is judged at once, not at the next report tick
+        wake = asyncio.Event()  # a loss (or a black sample) is judged at once, not at the next tick
 
         def lost(reason: str) -> None:
             state["loss"] = reason
@@ -62,6 +63,8 @@ def build(settings: Settings) -> list[Monitor]:
             state["loss"], state["last"] = None, now
             state["analysed"] += 1
             judge.add(now, metrics)
+            if metrics.black:  # a black picture is judged on its sample, not at the next tick
+                wake.set()
             if framing is not None:
                 reporter.report(judge_framing(framing))
                 reporter.report(judge_background(framing))

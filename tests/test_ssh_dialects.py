@@ -19,7 +19,7 @@ from collectors.ssh.session import SshSession, SshTarget
 from probes.device_thresholds import SshThresholds
 from probes.ssh import judge
 from sim.ssh_devices import SshDeviceSimulator
-from sim.ssh_vendor_output import CodecState
+from sim.ssh_vendor_output import TC_TEMPERATURE_FOR, TC_TEMPERATURE_LIMIT_C, CodecState
 
 PASSWORD = "venue-test"
 VERSIONS = {"ce": "ce9.15.3.17", "tc": "TC7.3.6.ac4ec6c"}
@@ -127,6 +127,9 @@ def test_probe_ssh_reads_a_tc_codec(tmp_path):
     report = json.loads(done.stdout)
     codec = report["codec"]
     assert codec["software"] == VERSIONS["tc"] and codec["system_state"] == "InCall"
+    assert codec["dialect"] == "tc" and codec["diagnostics_read"] is False
+    assert codec["temperature_c"] == TC_TEMPERATURE_FOR["Normal"] and codec["temperature"] is None
+    assert codec["temperature_limit_c"] == TC_TEMPERATURE_LIMIT_C
     assert codec["registration"] == {"sip": "Registered", "h323": "Inactive"}
     assert {(m["direction"], m["type"]) for m in codec["media"]} == {
         ("Incoming", "Audio"),

@@ -53,9 +53,12 @@ def report_json(reading: SshReading, findings: list[Finding]) -> dict:
         document["codec"] = {
             "product": codec.product,
             "software": codec.software,
+            "dialect": codec.dialect,
             "system_state": codec.system_state,
             "active_calls": codec.active_calls,
             "temperature": codec.temperature,
+            "temperature_c": codec.temperature_c,
+            "temperature_limit_c": codec.temperature_limit_c,
             "calls": [c.model_dump() for c in codec.calls],
             "media": [
                 {
@@ -71,6 +74,7 @@ def report_json(reading: SshReading, findings: list[Finding]) -> dict:
             "video_inputs": [v.model_dump() for v in codec.video_inputs],
             "registration": codec.registration,
             "diagnostics": [d.model_dump() for d in codec.diagnostics],
+            "diagnostics_read": codec.diagnostics_read,
         }
     return document
 
@@ -95,13 +99,21 @@ def print_report(console: Console, document: dict) -> None:
             "codec",
             {
                 "product": codec["product"],
-                "software": codec["software"],
+                "software": f"{codec['software']} ({codec['dialect']})" if codec["dialect"] else codec["software"],
                 "system_state": codec["system_state"],
                 "calls": "; ".join(calls) or "none",
                 "registration": ", ".join(f"{k} {v}" for k, v in codec["registration"].items()),
-                "temperature": codec["temperature"],
+                "temperature": _temperature(codec),
             },
         )
+
+
+def _temperature(codec: dict) -> str | None:
+    """CE/RoomOS says a state (Normal/High/Critical); TC says degrees and where it shuts down."""
+    if codec["temperature_c"] is None:
+        return codec["temperature"]
+    limit = codec["temperature_limit_c"]
+    return f"{codec['temperature_c']:g} °C" + ("" if limit is None else f" (shuts down at {limit:g} °C)")
 
 
 # The file docs/install.md has a technician create (the service reads it too, via [ssh] known_hosts).

@@ -258,14 +258,18 @@ def ios_processes_cpu(state: GearState) -> str:
 
 
 def _tc_netstat(received: int, lost: int, jitter_ms: int) -> Tree:
-    """A TC channel's Netstat, with the leaves the TC guides name (Bytes, ChannelRate, Jitter, Loss,
-    MaxJitter, Packets), as instance 1 as the oldest guide prints it; no last-interval counters, so
-    loss is read over the call."""
+    """A TC channel's `Netstat 1` under `Diagnostics Call n Channels`: the TC1 C90 guide's leaves
+    (Bytes, ChannelRate, Jitter, Loss, MaxJitter, Packets) and the last-interval counters the TC 7.1/
+    7.2 SX80 guides list there (LastIntervalLost, LastIntervalReceived; one interval, a tenth of
+    the call's packets, with the call's loss ratio)."""
+    interval = received // 10
     return {
         1: {
             "Bytes": "123456789",
             "ChannelRate": "1856000",
             "Jitter": str(jitter_ms),
+            "LastIntervalLost": str(lost // 10),
+            "LastIntervalReceived": str(interval),
             "Loss": str(lost),
             "MaxJitter": str(jitter_ms * 2),
             "Packets": str(received),
@@ -276,7 +280,9 @@ def _tc_netstat(received: int, lost: int, jitter_ms: int) -> Tree:
 def tc_codec_tree(state: CodecState) -> Tree:
     """A TC 7 codec (a C60: the C40/C60 TC7.0 guide's inputs) in the TC dialect: inputs named by
     connector type, SIP registration under `Profile 1`, media channels named by direction and
-    type, the temperature in °C beside the shutdown threshold, no Diagnostics subtree (docs/ssh.md)."""
+    type with their Netstat counters under `Diagnostics Call n Channels`, not under MediaChannels,
+    diagnostics messages under `SystemUnit Diagnostics Message n`, the temperature in °C beside
+    the shutdown threshold (docs/ssh.md)."""
     tree: Tree = {
         "SystemUnit": {
             "ProductId": Quoted("Cisco TelePresence Codec C60"),
@@ -293,7 +299,14 @@ def tc_codec_tree(state: CodecState) -> Tree:
                 "NumberOfInProgressCalls": "0",
                 "NumberOfSuspendedCalls": "0",
             },
+            "Diagnostics": {
+                "Message": {
+                    n: {"Description": Quoted(text), "Level": level, "References": Quoted(""), "Type": kind}
+                    for n, (level, kind, text) in enumerate(state.diagnostics, start=1)
+                }
+            },
         },
+        "Diagnostics": {},  # the channels' Netstat, during a call (below)
         "SIP": {
             "Profile": {
                 1: {
@@ -349,14 +362,13 @@ def tc_codec_tree(state: CodecState) -> Tree:
         received = 180000
         lost = round(received * state.loss_pct / (100 - state.loss_pct)) if state.loss_pct < 100 else received
         call: Tree = {}
+        counters: Tree = {}
         for channel, name in enumerate(
             ["IncomingAudioChannel", "OutgoingAudioChannel", "IncomingVideoChannel", "OutgoingVideoChannel"], start=10
         ):
-            call[name] = {
-                channel: {
-                    "Encryption": {"Status": "On"},
-                    "Netstat": _tc_netstat(received, lost if name == "IncomingVideoChannel" else 0, state.jitter_ms),
-                }
-            }
+            call[name] = {channel: {"Encryption": {"Status": "On"}}}
+            lost_here = lost if name == "IncomingVideoChannel" else 0
+            counters[name] = {channel: {"Netstat": _tc_netstat(received, lost_here, state.jitter_ms)}}
         tree["MediaChannels"] = {"Call": {3: call}}
+        tree["Diagnostics"] = {"Call": {3: {"Channels": counters}}}
     return tree

@@ -35,6 +35,12 @@ STATES: list[tuple[str, dict, str | None]] = [
     ("SIP failed", {"sip_status": "Failed"}, "ssh.registration"),
     ("running hot", {"temperature_status": "High"}, "ssh.temperature"),
     ("overheating", {"temperature_status": "Critical"}, "ssh.temperature"),
+    ("diagnostics warning", {"diagnostics": [("Warning", "NetLinkStatus", "Network link down")]}, "ssh.diagnostics"),
+    (
+        "diagnostics error",
+        {"diagnostics": [("Error", "SIPProfileRegistration", "Registration failed")]},
+        "ssh.diagnostics",
+    ),
     ("idle", {"in_call": False}, None),
 ]
 
@@ -83,13 +89,15 @@ def by_dialect(tmp_path_factory) -> dict[str, dict[str, dict[str, str]]]:
 
 
 def test_each_line_is_asked_only_its_own_paths(by_dialect):
-    """A TC codec is not asked CE's `SIP Registration` or `Diagnostics` (it would refuse them)."""
+    """A TC codec is not asked CE's `SIP Registration` (it would refuse it); both lines are asked
+    `Diagnostics`, which on TC holds the channels' Netstat counters (docs/ssh.md)."""
     assert "xStatus SIP Registration" in by_dialect["ce"]["_asked"]
     assert "xStatus Diagnostics" in by_dialect["ce"]["_asked"]
     assert set(by_dialect["tc"]["_asked"]) == {
         "xStatus SystemUnit",
         "xStatus Call",
         "xStatus MediaChannels",
+        "xStatus Diagnostics",
         "xStatus Video Input",
         "xStatus SIP",
         "xStatus H323 Gatekeeper",
@@ -98,9 +106,9 @@ def test_each_line_is_asked_only_its_own_paths(by_dialect):
 
 @pytest.mark.parametrize(("name", "turned"), [(name, turned) for name, _, turned in STATES])
 def test_same_state_same_findings_in_both_dialects(by_dialect, name, turned):
-    ce, tc = dict(by_dialect["ce"][name]), by_dialect["tc"][name]
-    assert "ssh.diagnostics" in ce and "ssh.diagnostics" not in tc  # TC: not read, so absent, not "ok"
-    ce.pop("ssh.diagnostics")
+    """The diagnostics too: CE's `Diagnostics Message n`, TC's `SystemUnit Diagnostics Message n`."""
+    ce, tc = by_dialect["ce"][name], by_dialect["tc"][name]
+    assert "ssh.diagnostics" in tc
     assert tc == ce, name
     if turned is not None:  # and the state really is a fault, of that check only
         healthy = by_dialect["tc"]["healthy"]
@@ -127,7 +135,7 @@ def test_probe_ssh_reads_a_tc_codec(tmp_path):
     report = json.loads(done.stdout)
     codec = report["codec"]
     assert codec["software"] == VERSIONS["tc"] and codec["system_state"] == "InCall"
-    assert codec["dialect"] == "tc" and codec["diagnostics_read"] is False
+    assert codec["dialect"] == "tc" and codec["diagnostics_read"] is True
     assert codec["temperature_c"] == TC_TEMPERATURE_FOR["Normal"] and codec["temperature"] is None
     assert codec["temperature_limit_c"] == TC_TEMPERATURE_LIMIT_C
     assert codec["registration"] == {"sip": "Registered", "h323": "Inactive"}
@@ -140,4 +148,61 @@ def test_probe_ssh_reads_a_tc_codec(tmp_path):
     assert {"connector": 1, "connected": True, "signal": "OK", "type": "HDMI"} in codec["video_inputs"]
     verdicts = {f["check"]: f["verdict"] for f in report["findings"]}
     assert verdicts["ssh.media"] == "fail" and verdicts["ssh.commands"] == "ok"
-    assert verdicts["ssh.temperature"] == "ok" and "ssh.diagnostics" not in verdicts
+    assert verdicts["ssh.temperature"] == "ok" and verdicts["ssh.diagnostics"] == "ok"
+
+
+def test_tc_netstat_is_read_under_diagnostics_not_mediachannels(tmp_path):
+    """What a TC 7 codec answers over SSH, as its guides place it: `MediaChannels` names the channels
+    but carries no Netstat; the counters are `Diagnostics Call n Channels <channel> m Netstat 1`,
+    with the last interval's counters, which the loss is read from; the diagnostics messages are
+    `SystemUnit Diagnostics Message n`, not a top-level `Diagnostics Message`."""
+    known_hosts = tmp_path / "known_hosts"
+    with SshDeviceSimulator("cisco_tp") as sim:
+        sim.codec = CodecState(software=VERSIONS["tc"], loss_pct=3.0, diagnostics=[("Warning", "CamerasDetected", "x")])
+        known_hosts.write_text(sim.known_hosts_line())
+        target = SshTarget(
+            "codec",
+            "127.0.0.1",
+            sim.port,
+            "cisco_tp",
+            "admin",
+            known_hosts=known_hosts,
+            password=PASSWORD,
+            connect_timeout_s=5.0,
+            command_timeout_s=2.0,
+        )
+        pool, session = SshPool(1), SshSession(target)
+        try:
+            answers = session.run(["xStatus MediaChannels", "xStatus Diagnostics", "xStatus SystemUnit"])
+            reading = asyncio.run(pool.poll(session))
+        finally:
+            session.close()
+            pool.close()
+    lines = {
+        command: [line for line in answer.splitlines() if line.startswith("*s ")] for command, answer in answers.items()
+    }
+    assert lines["xStatus MediaChannels"] and not any("Netstat" in line for line in lines["xStatus MediaChannels"])
+    assert (
+        "*s Diagnostics Call 3 Channels IncomingVideoChannel 12 Netstat 1 LastIntervalLost: 556"
+        in lines["xStatus Diagnostics"]
+    )
+    assert (
+        "*s Diagnostics Call 3 Channels IncomingVideoChannel 12 Netstat 1 LastIntervalReceived: 18000"
+        in lines["xStatus Diagnostics"]
+    )
+    assert "*s SystemUnit Diagnostics Message 1 Level: Warning" in lines["xStatus SystemUnit"]
+    assert not any(line.startswith("*s Diagnostics Message") for answer in lines.values() for line in answer)
+
+    video = next(m for m in reading.codec.media if (m.direction, m.type) == ("Incoming", "Video"))
+    assert video.call == 3 and video.channel == 12
+    assert video.loss_pct == pytest.approx(100 * 556 / (556 + 18000))  # the last interval's counters
+    assert video.jitter_ms == 4  # CodecState's default
+    assert {(m.direction, m.type) for m in reading.codec.media} == {
+        ("Incoming", "Audio"),
+        ("Outgoing", "Audio"),
+        ("Incoming", "Video"),
+        ("Outgoing", "Video"),
+    }
+    assert reading.codec.diagnostics_read and [(d.level, d.type) for d in reading.codec.diagnostics] == [
+        ("Warning", "CamerasDetected")
+    ]

@@ -5,12 +5,16 @@ guides cited); both map to the same readings, recognised by the shape of the tre
 codec whose version string we do not know is still read:
 
 - media channel — CE: `MediaChannels Call n Channel m` with `Direction` and `Type` leaves;
-  TC: `MediaChannels Call n IncomingVideoChannel m` and siblings (direction and type in the name);
+  TC: `MediaChannels Call n IncomingVideoChannel m` and siblings (direction and type in the name),
+  with the Netstat counters not there but under `Diagnostics Call n Channels IncomingVideoChannel m
+  Netstat 1` (the TC 7.1/7.2 guides' transcriptions, as in the TC1 guide);
 - video input — CE: `Video Input Connector n` with a `Type` leaf; TC: `Video Input HDMI n`,
   `DVI n`, `Legacy n`… (the type in the name);
 - SIP registration — CE: `SIP Registration n Status`; TC: `SIP Profile p Registration n Status`;
 - temperature — CE: `SystemUnit Hardware Monitoring Temperature Status` (a word); TC:
-  `SystemUnit Hardware Temperature` and `TemperatureThreshold` (°C).
+  `SystemUnit Hardware Temperature` and `TemperatureThreshold` (°C);
+- diagnostics messages — CE: `Diagnostics Message n`; TC: `SystemUnit Diagnostics Message n`
+  (Level/Type/Description/References in both).
 
 The commands (one status subtree each, per line) are in profiles/cisco_tp.yaml.
 """
@@ -104,17 +108,37 @@ def _channel(call_id: int, channel_id: int, channel: Tree, direction: str | None
     )
 
 
+def _tc_channels(call: Tree) -> dict[tuple[str, int], tuple[str, str, Tree]]:
+    """A call's TC-named channels: (name, id) → (direction, media type, the channel's node)."""
+    return {
+        (name, channel_id): (match[1], match[2], channel)
+        for name in call
+        if isinstance(name, str) and (match := TC_CHANNEL.match(name))
+        for channel_id, channel in instances(call[name]).items()
+    }
+
+
 def media_channels(tree: Tree) -> list[MediaChannel]:
     """Per call and channel, both shapes: CE's `Channel m` with Direction/Type leaves, TC's
-    `IncomingVideoChannel m` and its siblings (direction and media type in the name)."""
+    `IncomingVideoChannel m` and its siblings (direction and media type in the name). A TC codec
+    keeps a channel's Netstat under `Diagnostics Call n Channels <name> m`, not under MediaChannels:
+    a channel found in either place is read, its counters from wherever they are."""
     media = []
-    for call_id, call in sorted(instances(_node(tree, "MediaChannels", "Call")).items()):
+    calls = instances(_node(tree, "MediaChannels", "Call"))
+    diagnosed = {
+        call_id: _tc_channels(_node(call, "Channels"))
+        for call_id, call in instances(_node(tree, "Diagnostics", "Call")).items()
+    }
+    for call_id in sorted(set(calls) | set(diagnosed)):
+        call = calls.get(call_id, {})
         for channel_id, channel in sorted(instances(_node(call, "Channel")).items()):
             media.append(_channel(call_id, channel_id, channel, _leaf(channel, "Direction"), _leaf(channel, "Type")))
-        for name in call:
-            if isinstance(name, str) and (match := TC_CHANNEL.match(name)):
-                for channel_id, channel in sorted(instances(call[name]).items()):
-                    media.append(_channel(call_id, channel_id, channel, match[1], match[2]))
+        named, counted = _tc_channels(call), diagnosed.get(call_id, {})
+        for key in sorted(set(named) | set(counted)):
+            direction, kind, channel = named.get(key) or counted[key]
+            if not _node(channel, "Netstat") and key in counted:
+                channel = counted[key][2]
+            media.append(_channel(call_id, key[1], channel, direction, kind))
     return sorted(media, key=lambda m: (m.call, m.channel))
 
 
@@ -171,9 +195,11 @@ def codec_status(tree: Tree) -> CodecStatus:
         for call_id, call in sorted(instances(_node(tree, "Call")).items())
     ]
     sip = sip_registrations(tree)
+    messages = [*instances(_node(tree, "Diagnostics", "Message")).items()]  # CE
+    messages += instances(_node(unit, "Diagnostics", "Message")).items()  # TC
     diagnostics = [
         Diagnostic(level=_leaf(m, "Level") or "Unknown", type=_leaf(m, "Type"), description=_leaf(m, "Description"))
-        for _, m in sorted(instances(_node(tree, "Diagnostics", "Message")).items())
+        for _, m in sorted(messages, key=lambda item: item[0])
     ]
     return CodecStatus(
         product=_leaf(unit, "ProductId"),

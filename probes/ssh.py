@@ -215,7 +215,7 @@ def judge_media(device: str, codec: CodecStatus, t: SshThresholds) -> Finding | 
 
 def judge_diagnostics(device: str, codec: CodecStatus) -> Finding | None:
     if not codec.diagnostics_read:
-        return None  # a TC codec is not asked (docs/ssh.md): absent, not "no problems"
+        return None  # `xStatus Diagnostics` not asked or refused (docs/ssh.md): absent, not "no problems"
     errors = [d for d in codec.diagnostics if d.level.lower() in ("error", "critical")]
     warnings = [d for d in codec.diagnostics if d.level.lower() == "warning"]
     listed = errors or warnings

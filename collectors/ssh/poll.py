@@ -36,7 +36,7 @@ def read(session: SshSession) -> SshReading:
         reading.codec = codec.codec_status(codec.merge(outputs))
         if (dialect := profile.dialect_for(reading.codec.software)) is not None:
             reading.codec.dialect = dialect.name
-        # a line not asked for its diagnostics (TC, docs/ssh.md) must not read as "no problems"
+        # a codec not asked for its diagnostics, or refusing them, must not read as "no problems"
         reading.codec.diagnostics_read = any(c.lower() == "xstatus diagnostics" and c not in refused for c in outputs)
     if profile.interfaces is not None and profile.interfaces.command not in refused:
         try:

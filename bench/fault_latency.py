@@ -482,6 +482,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=15, help="seed of the random pauses before injections")
     parser.add_argument("--wait-s", type=float, default=60.0, help="longest wait for a fault's events (default 60)")
     parser.add_argument("--max-minutes", type=float, default=60.0, help="stop starting runs after this long")
+    parser.add_argument(
+        "--agent-log",
+        type=Path,
+        help="keep the agent's log here (the working directory is removed at the end): an outlier's cause is in it",
+    )
     args = parser.parse_args()
     for tool in ("mosquitto", "ffmpeg", "snmptrap", "espeak-ng"):
         if shutil.which(tool) is None and not (tool == "mosquitto" and Path("/usr/sbin/mosquitto").exists()):
@@ -539,6 +544,9 @@ def main() -> int:
         print(anchors(selected))
         return 0
     finally:
+        kept = workdir / "agent.log"
+        if args.agent_log is not None and kept.exists():
+            shutil.copyfile(kept, args.agent_log)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -61,16 +61,16 @@ def auto_frames(
     while not stop.is_set():
         if state.on_keyframes(clock()):
             try:
-                ended = yield from _keyframes_while_often(source, period, stop, clock, gap_limit)
+                ended, why = yield from _keyframes_while_often(source, period, stop, clock, gap_limit)
             except VideoSourceError as exc:  # no ffmpeg: every frame, through OpenCV, from now on
-                log.info("%s: %s; decoding every frame", source.spec, exc)
-                ended = "rare"
+                ended, why = "rare", str(exc)
             if stop.is_set() or ended == "lost":
                 return  # the stream went silent: the caller reports the loss
             log.info(
-                "%s: keyframes come less often than every %.1f s (or not at all); decoding every frame",
+                "%s: keyframes come less often than every %.1f s (%s); decoding every frame",
                 source.spec,
                 gap_limit,
+                why,
             )
         capture = open_capture(source)  # raises VideoSourceError when the stream is not there at all
         if state.on_keyframes(clock()):  # OpenCV reads what keyframes did not: stay with it a while
@@ -88,19 +88,33 @@ def auto_frames(
 
 def _keyframes_while_often(
     source: VideoSource, period: float, stop: threading.Event, clock: Callable[[], float], gap_limit: float
-) -> Generator[tuple[float, np.ndarray], None, str]:
+) -> Generator[tuple[float, np.ndarray], None, tuple[str, str]]:
     """Keyframes until they stop being enough. Returns `lost` when the stream went silent after
-    keyframes came (a loss, not a GOP), `rare` when they came too seldom or not at all."""
+    keyframes came (a loss, not a GOP), `rare` when they came too seldom or not at all; and why.
+
+    Two keyframes in a row later than the gap allows are a long GOP (no waiting for a 10 s one: the
+    keyframe deadline ends a longer wait). One late keyframe is not yet: ffmpeg hands over the frame
+    it still holds when its input ends, about a second after a sender dies, and that frame came 2.1 s
+    after the last sampled one — a lost stream read as a long GOP (4.9 s to the hub, bench.fault_latency,
+    one run in 20–40). What follows the late one decides."""
     last: float | None = None
+    late = False
     stream = keyframes(source, period, stop, clock, gap_limit + SLACK_S, gap_limit + STARTUP_S)
     try:
         while True:
             try:
                 at, frame = next(stream)
             except StopIteration as end:
-                return "lost" if end.value == "silent" and last is not None else "rare"
+                if end.value == "silent" and last is not None:
+                    return "lost", "the stream went silent"
+                when = "before" if last is None else "after"
+                return "rare", f"the keyframe reader ended ({end.value}) {when} a frame came"
             if last is not None and at - last > gap_limit:
-                return "rare"  # a keyframe later than the gap allows: no waiting for a 10 s GOP
+                if late:
+                    return "rare", f"two keyframes in a row late, the second {at - last:.1f} s after the one before"
+                late = True
+            else:
+                late = False
             last = at
             yield at, frame
     finally:

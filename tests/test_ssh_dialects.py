@@ -45,22 +45,26 @@ STATES: list[tuple[str, dict, str | None]] = [
 ]
 
 
+def _codec_target(sim: SshDeviceSimulator, known_hosts: Path) -> SshTarget:
+    return SshTarget(
+        "codec",
+        "127.0.0.1",
+        sim.port,
+        "cisco_tp",
+        "admin",
+        known_hosts=known_hosts,
+        password=PASSWORD,
+        connect_timeout_s=5.0,
+        command_timeout_s=2.0,
+    )
+
+
 def _poll_states(kind: str, known_hosts: Path) -> dict[str, dict[str, str]]:
     """Log in once, then poll the codec in every state in turn (the session stays open, as in the daemon)."""
     with SshDeviceSimulator("cisco_tp") as sim:
         sim.codec = CodecState(software=VERSIONS[kind])
         known_hosts.write_text(sim.known_hosts_line())
-        target = SshTarget(
-            "codec",
-            "127.0.0.1",
-            sim.port,
-            "cisco_tp",
-            "admin",
-            known_hosts=known_hosts,
-            password=PASSWORD,
-            connect_timeout_s=5.0,
-            command_timeout_s=2.0,
-        )
+        target = _codec_target(sim, known_hosts)
 
         async def run() -> dict[str, dict[str, str]]:
             pool, session = SshPool(1), SshSession(target)
@@ -160,17 +164,7 @@ def test_tc_netstat_is_read_under_diagnostics_not_mediachannels(tmp_path):
     with SshDeviceSimulator("cisco_tp") as sim:
         sim.codec = CodecState(software=VERSIONS["tc"], loss_pct=3.0, diagnostics=[("Warning", "CamerasDetected", "x")])
         known_hosts.write_text(sim.known_hosts_line())
-        target = SshTarget(
-            "codec",
-            "127.0.0.1",
-            sim.port,
-            "cisco_tp",
-            "admin",
-            known_hosts=known_hosts,
-            password=PASSWORD,
-            connect_timeout_s=5.0,
-            command_timeout_s=2.0,
-        )
+        target = _codec_target(sim, known_hosts)
         pool, session = SshPool(1), SshSession(target)
         try:
             answers = session.run(["xStatus MediaChannels", "xStatus Diagnostics", "xStatus SystemUnit"])

@@ -133,7 +133,9 @@ def test_loudness_of_real_speech_equals_the_scipy_filtered_loudness():
 
 @pytest.mark.parametrize(("nperseg", "noverlap"), [(48000, 24000), (48000, 0), (1001, 500), (1024, 1023), (7, 3)])
 def test_welch_equals_scipy_welch_with_the_defaults_used(nperseg, noverlap):
-    noise = np.random.default_rng(nperseg).standard_normal(5 * RATE + 13) + 0.2
+    # Up to 5 s, but no more than ~200 segments: 5 s at a one-sample step is 240,000 of them (15 s of test).
+    length = min(5 * RATE, 200 * (nperseg - noverlap) + nperseg) + 13
+    noise = np.random.default_rng(nperseg).standard_normal(length) + 0.2
     freqs, power = dsp.welch(noise, RATE, nperseg=nperseg, noverlap=noverlap)
     expected_freqs, expected = signal.welch(noise, fs=RATE, nperseg=nperseg, noverlap=noverlap, window="hann")
     assert np.array_equal(freqs, expected_freqs)

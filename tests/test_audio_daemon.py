@@ -56,7 +56,8 @@ def test_silence_and_hum_are_raised_by_the_onset_check_before_any_window(broker,
     that arrives while the status still has no `audio.level` (only a window gives one) was raised
     by the onset check — hum and silence within a few of its ticks, not at a window."""
     speech = room()
-    signal = np.concatenate([speech[: 8 * RATE], with_hum(speech[: 8 * RATE], -45), speech[: 6 * RATE]])
+    # Hum long enough for the onset's newest 4 s and a few ticks; speech around it: 14 s in all.
+    signal = np.concatenate([speech[: 5 * RATE], with_hum(speech[: 6 * RATE], -45), speech[: 3 * RATE]])
     feed = FifoInput(tmp_path / "mic", signal)
     feed.start()
     try:

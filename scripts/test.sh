@@ -12,4 +12,6 @@ echo "test: pytest"
 # PYTHONDONTWRITEBYTECODE set (some machines set it globally) each compiles the project's modules
 # again (~0.1 s a start, measured). Let them keep their bytecode (__pycache__ is git-ignored).
 unset PYTHONDONTWRITEBYTECODE
-exec .venv/bin/python -m pytest -n "${VENUE_TEST_WORKERS:-2}" "$@"
+# loadgroup: tests marked with one xdist_group share a worker, so a module fixture that builds a
+# bundle or polls a simulator through every state runs once, not once per worker.
+exec .venv/bin/python -m pytest -n "${VENUE_TEST_WORKERS:-2}" --dist loadgroup "$@"

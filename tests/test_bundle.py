@@ -26,7 +26,8 @@ from tests.packaging_build import (
     version,
 )
 
-pytestmark = pytest.mark.timeout(600)
+# One worker builds the bundle once for all these tests (pytest -n 2 --dist loadgroup, scripts/test.sh).
+pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("bundle")]
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian 12's: what a venue PC has
 INSTALL_TIMEOUT_S = 240

@@ -15,7 +15,8 @@ import pytest
 from tests import overlay_root
 from tests.packaging_build import TECHNICIAN_CONFIGURES, TEST_ONLY_DEBIAN, TEST_ONLY_WHEELS, build, host_arch, version
 
-pytestmark = pytest.mark.timeout(600)
+# One worker builds the package once for all these tests (pytest -n 2 --dist loadgroup, scripts/test.sh).
+pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("deb")]
 
 CONFFILES = ["/etc/venue-agent/venue.toml", "/etc/venue-agent/venue-agent.env"]
 

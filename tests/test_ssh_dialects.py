@@ -87,6 +87,10 @@ def _poll_states(kind: str, known_hosts: Path) -> dict[str, dict[str, str]]:
     return found
 
 
+# One worker polls every state once for all these tests (pytest -n 2 --dist loadgroup, scripts/test.sh).
+pytestmark = pytest.mark.xdist_group("ssh_dialects")
+
+
 @pytest.fixture(scope="module")
 def by_dialect(tmp_path_factory) -> dict[str, dict[str, dict[str, str]]]:
     return {kind: _poll_states(kind, tmp_path_factory.mktemp(kind) / "known_hosts") for kind in VERSIONS}

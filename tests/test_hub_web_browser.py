@@ -301,22 +301,32 @@ def test_a_roll_call_from_the_page_fills_every_row_and_marks_a_stopped_venue_sil
         board.restart(stopped)
 
 
-def test_the_patrol_wall_shows_a_snapshot_per_venue_that_publishes_one(board: Board, browser: webdriver.Chrome) -> None:
+def publish_snapshots(publisher: mqtt.Client) -> None:
+    """A retained snapshot for every venue of the fleet, as its agent would publish one."""
+    for number, (key, (prefecture, county, name)) in enumerate(FLEET.items()):
+        venue = {
+            "province": "jilin",
+            "prefecture": prefecture,
+            "county": county,
+            "id": "main",
+            "name": name,
+            "level": "prefecture" if county == "_" else "county",
+        }
+        document = envelope(test_jpeg(480, 270 - 30 * number), venue=venue, id=str(uuid.uuid4()))
+        publisher.publish(f"vc/{key}/snapshot", raw(document), qos=1, retain=True).wait_for_publish(5)
+
+
+def connected_publisher(board: Board) -> mqtt.Client:
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     publisher.connect("127.0.0.1", board.broker.port)
     publisher.loop_start()
+    return publisher
+
+
+def test_the_patrol_wall_shows_a_snapshot_per_venue_that_publishes_one(board: Board, browser: webdriver.Chrome) -> None:
+    publisher = connected_publisher(board)
     try:
-        for number, (key, (prefecture, county, name)) in enumerate(FLEET.items()):
-            venue = {
-                "province": "jilin",
-                "prefecture": prefecture,
-                "county": county,
-                "id": "main",
-                "name": name,
-                "level": "prefecture" if county == "_" else "county",
-            }
-            document = envelope(test_jpeg(480, 270 - 30 * number), venue=venue, id=str(uuid.uuid4()))
-            publisher.publish(f"vc/{key}/snapshot", raw(document), qos=1, retain=True).wait_for_publish(5)
+        publish_snapshots(publisher)
         # a hostile one beside them: refused with a reason, the others stored
         publisher.publish("vc/jilin/siping/lishu/main/snapshot", b'{"schema": "venue-agent/snapshot/1"}', qos=1)
         wait_until(lambda: set(board.router.stored) >= set(FLEET) or None, 15, "every snapshot stored")
@@ -354,6 +364,12 @@ def test_a_prefecture_account_cannot_see_or_fetch_another_prefectures_venue(
     board: Board, browser: webdriver.Chrome
 ) -> None:
     other = "jilin/siping/lishu/main"
+    publisher = connected_publisher(board)  # its own snapshots: this test must not depend on another's
+    try:
+        publish_snapshots(publisher)
+    finally:
+        publisher.loop_stop()
+        publisher.disconnect()
     wait_until(lambda: other in board.router.stored or None, 30, "a snapshot of the other prefecture")
     from sqlalchemy import select
 

@@ -93,10 +93,11 @@ def _keyframes_while_often(
     keyframes came (a loss, not a GOP), `rare` when they came too seldom or not at all; and why.
 
     Two keyframes in a row later than the gap allows are a long GOP (no waiting for a 10 s one: the
-    keyframe deadline ends a longer wait). One late keyframe is not yet: ffmpeg hands over the frame
-    it still holds when its input ends, about a second after a sender dies, and that frame came 2.1 s
-    after the last sampled one — a lost stream read as a long GOP (4.9 s to the hub, bench.fault_latency,
-    one run in 20–40). What follows the late one decides."""
+    keyframe deadline ends a longer wait). One late keyframe is not yet: a lost stream was once read
+    as a long GOP the moment ffmpeg ended its input, 1.1 s after the sender died (4.9 s to the hub,
+    bench.fault_latency, about one run in 20–40), which only a keyframe over 2 s after the last
+    sampled one could do here. That such a last frame is what happened is inferred from the log, not
+    seen (docs/benchmarks.md, "The AV faults again"). What follows the late one decides."""
     last: float | None = None
     late = False
     stream = keyframes(source, period, stop, clock, gap_limit + SLACK_S, gap_limit + STARTUP_S)
